@@ -19,7 +19,12 @@
  *   checksum right incrementally (RFC 1624).
  *
  * Addresses are numbers (`Ip4`, `Mac`); text forms are for the edges (`formatIp4`).
- * `testing.ts` (not re-exported here) builds readable packets for tests.
+ * `testing.ts` (import it directly; it is not re-exported here) builds readable packets
+ * for tests: `buildTcpPacket`, `buildUdpPacket`, `buildPing`, `buildFrame`, `buildArpFrame`.
+ *
+ * Not here (yet): IPv6, 802.1Q tag decoding (a tagged frame parses with ethertype 0x8100),
+ * interpretation of IPv4 options, TCP MD5/AO/MPTCP options (kept as `unknown`), and
+ * IP-in-IP helpers (an IPIP packet is `emitIpv4` with protocol 4 around the inner packet).
  */
 export * from "./result.js";
 export * from "./addr.js";

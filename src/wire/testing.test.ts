@@ -36,6 +36,8 @@ test("a frame built around a packet parses back", () => {
   assert.ok(t.ok);
   assert.equal(new TextDecoder().decode(t.value.payload), "GET / HTTP/1.1\r\n\r\n");
   assert.equal(describePacket(pkt), "10.0.0.1.1234 > 10.0.0.2.80: tcp [P.] seq 5 ack 9 win 64240 length 18 ttl 64");
+  pkt[pkt.length - 1] ^= 1;
+  assert.equal(describePacket(pkt), "10.0.0.1.1234 > 10.0.0.2.80: tcp [P.] seq 5 ack 9 win 64240 length 18 [bad tcp cksum] ttl 64");
 });
 
 test("hex helpers", () => {

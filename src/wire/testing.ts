@@ -16,9 +16,9 @@ import { ICMP_ECHO, ICMP_ECHOREPLY, emitIcmp, icmpEcho, parseIcmp } from "./icmp
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, emitIpv4, parseIpv4 } from "./ipv4.js";
 import {
   TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG,
-  type TcpOption, emitTcp, parseTcp,
+  type TcpOption, emitTcp, parseTcp, tcpChecksumOk,
 } from "./tcp.js";
-import { emitUdp, parseUdp } from "./udp.js";
+import { emitUdp, parseUdp, udpChecksumOk } from "./udp.js";
 
 export type AddrLike = Ip4 | string;
 export type MacLike = Mac | string;
@@ -272,12 +272,14 @@ export function describePacket(pkt: Uint8Array): string {
     if (!t.ok) return `${src} > ${dst}: tcp (${t.error})${tail}`;
     const s = t.value;
     const opts = s.options.length ? ` options [${tcpOptionsToText(s.options)}]` : "";
-    return `${src}.${s.srcPort} > ${dst}.${s.dstPort}: tcp [${tcpFlagsToText(s.flags)}] seq ${s.seq} ack ${s.ack} win ${s.window}${opts} length ${s.payload.length}${tail}`;
+    const bad = h.mf || tcpChecksumOk(payload, h.src, h.dst) ? "" : " [bad tcp cksum]";
+    return `${src}.${s.srcPort} > ${dst}.${s.dstPort}: tcp [${tcpFlagsToText(s.flags)}] seq ${s.seq} ack ${s.ack} win ${s.window}${opts} length ${s.payload.length}${bad}${tail}`;
   }
   if (h.protocol === IPPROTO_UDP) {
     const u = parseUdp(payload);
     if (!u.ok) return `${src} > ${dst}: udp (${u.error})${tail}`;
-    return `${src}.${u.value.srcPort} > ${dst}.${u.value.dstPort}: udp length ${u.value.payload.length}${tail}`;
+    const bad = h.mf || udpChecksumOk(payload.subarray(0, u.value.length), h.src, h.dst) ? "" : " [bad udp cksum]";
+    return `${src}.${u.value.srcPort} > ${dst}.${u.value.dstPort}: udp length ${u.value.payload.length}${bad}${tail}`;
   }
   if (h.protocol === IPPROTO_ICMP) {
     const m = parseIcmp(payload, { verifyChecksum: false });
