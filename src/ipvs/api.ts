@@ -211,6 +211,12 @@ export interface IpvsPorts {
   log(line: string): void;
   /** Random 32-bit numbers (twos scheduler, FullNAT port choice). */
   random(): number;
+  /**
+   * True when `addr` is a broadcast address of one of the host's subnets (a broadcast
+   * route in the local table). Optional: without it only 0.0.0.0/8, 255.255.255.255 and
+   * multicast count as non-unicast when a dest is added.
+   */
+  isBroadcast?(addr: Ip4): boolean;
 }
 
 /** The data plane hooks (net/netfilter/ipvs/ip_vs_core.c). */

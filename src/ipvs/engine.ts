@@ -1,0 +1,1032 @@
+/**
+ * The IPVS engine: control plane (ip_vs_ctl.c) and data plane (ip_vs_core.c) over the
+ * service table, the connection table, the schedulers and the transmitters.
+ *
+ * Packets are IPv4 bytes; the in-path may rewrite them in place (as the kernel's skb is
+ * made writable and mangled). Time comes only from ports.now() / poll(now).
+ */
+import type { Micros } from "../sim/clock.js";
+import type {
+  ConnEntry, DaemonInfo, DestSpec, HookContext, Ip4, IpvsControl, IpvsDataPlane, IpvsErrno, IpvsPorts,
+  Rates, ServiceEntry, ServiceKey, ServiceSpec, Stats, Timeouts, Verdict,
+} from "./api.js";
+import { FwdMethod, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from "./api.js";
+import {
+  CONN_F_DROUTE, CONN_F_FWD_MASK, CONN_F_HASHED, CONN_F_INACTIVE, CONN_F_MASQ, CONN_F_NFCT, CONN_F_NOOUTPUT,
+  CONN_F_ONE_PACKET, CONN_F_TEMPLATE, CONN_F_TUNNEL, CTPL_S_ASSURED, ConnTable, NIL,
+} from "./conn.js";
+import { EST_PERIOD_US, StatsBlock } from "./est.js";
+import {
+  TCP_DEFAULT_TIMEOUTS, TCP_DIR_INPUT, TCP_DIR_INPUT_ONLY, TCP_DIR_OUTPUT, TCP_S_CLOSE, TCP_S_ESTABLISHED,
+  TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATES, TCP_STATES_DOS, tcpActiveStates, tcpEvent, tcpStateName,
+} from "./proto_tcp.js";
+import { UDP_DEFAULT_TIMEOUT, UDP_STATE_NAME } from "./proto_udp.js";
+import { findScheduler, type SchedEnv, type SchedPacket } from "./sched/index.js";
+import { DEST_F_AVAILABLE, DEST_F_OVERLOAD, Dest, Service, ServiceTable } from "./service.js";
+import { parseSysctl, SYSCTLS, sysctlDef } from "./sysctl.js";
+import { icmpErrorPacket, ipPort, LazyAccept, LazyXmit, NoteKind, type XmitConn, type XmitEnv } from "./xmit/common.js";
+import { drXmit } from "./xmit/dr.js";
+import { natXmit } from "./xmit/nat.js";
+import { tunXmit } from "./xmit/tun.js";
+import { formatIp4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, natRewriteSrc } from "../wire/index.js";
+
+export interface IpvsEngineOptions {
+  /** log2 of the connection hash table size (kernel conn_tab_bits; default 12, 8..20). */
+  connTabBits?: number;
+  /** Kernel behaviour: "current" (6.12.104+ / 2026 stable) or "classic" (§14 of the reference). */
+  flavour?: "current" | "classic";
+  /** Kernel HZ, for the jiffies shown in /proc/net/ip_vs and the timeout bound (default 250). */
+  hz?: number;
+}
+
+const US = 1_000_000;
+const IPPROTO_ICMP = 1;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+const IPPROTO_SCTP = 132;
+const FTPPORT = 21;
+const FTPDATA = 20;
+const INT_MAX = 2147483647;
+const TCP_SYN = 2;
+const TCP_RST = 4;
+
+/** schedule() results that are not a connection. */
+const SCHED_NODEST = -2; // ip_vs_leave: ICMP port unreachable
+const SCHED_IGNORED = -3; // not ours: accept
+const SCHED_FATAL = -4; // drop without ICMP
+
+const DEST_TRASH_PERIOD_US = 120 * US;
+
+export function protoName(p: number): string {
+  switch (p) {
+    case IPPROTO_TCP: return "TCP";
+    case IPPROTO_UDP: return "UDP";
+    case IPPROTO_SCTP: return "SCTP";
+    case 0: return "IP";
+    default: return `IP_${p}`;
+  }
+}
+
+const ACCEPT_NOT_OURS = "not for a virtual service";
+
+function fmtSnat(a: LazyAccept): string {
+  return `SNAT reply ${ipPort(a.a1, a.p1)} -> ${ipPort(a.a2, a.p2)} (back to the virtual service address)`;
+}
+function fmtOutSeen(a: LazyAccept): string {
+  return `reply from ${ipPort(a.a1, a.p1)} seen for an IPVS connection; not rewritten`;
+}
+
+export class IpvsEngine implements IpvsControl, IpvsDataPlane {
+  readonly ports: IpvsPorts;
+  readonly classic: boolean;
+  readonly hz: number;
+  /** The connection table (rows addressed by integer handles). */
+  readonly tab: ConnTable;
+  readonly totalStats = new StatsBlock();
+
+  private readonly svcs = new ServiceTable();
+  private readonly destReg: (Dest | undefined)[] = [];
+  private readonly freeDestIds: number[] = [];
+  private readonly trash: Dest[] = [];
+  private readonly tcpTimeouts: number[] = [...TCP_DEFAULT_TIMEOUTS];
+  private udpTimeout = UDP_DEFAULT_TIMEOUT;
+  private readonly activeStates: Uint8Array;
+  private readonly sysctlValues = new Map<string, string>();
+  private readonly modules = new Set<string>();
+  private daemonList: DaemonInfo[] = [];
+  private ipId: number;
+  private nextEst: Micros | undefined;
+  private nextTrash: Micros | undefined;
+  private dropRate = 0;
+  private dropCounter = 0;
+  private rlBegin: Micros | undefined;
+  private rlPrinted = 0;
+  private rlMissed = 0;
+
+  // Hot sysctls, cached as numbers.
+  private expireNodest = 0;
+  private connReuseMode = 1;
+  private expireQuiescent = 0;
+  private sloppyTcp = 0;
+  private conntrack = 0;
+  private natIcmpSend = 0;
+  private pmtuDisc = 1;
+  private secureTcp = 0;
+  private runEstimation = 1;
+  private backupOnly = 0;
+
+  private readonly sp: SchedPacket = { proto: 0, saddr: 0, daddr: 0, sport: 0, dport: 0 };
+  private readonly schedEnv: SchedEnv;
+  private readonly xenv: XmitEnv;
+
+  constructor(ports: IpvsPorts, opts: IpvsEngineOptions = {}) {
+    this.ports = ports;
+    this.classic = opts.flavour === "classic";
+    this.hz = opts.hz ?? 250;
+    const bits = Math.min(20, Math.max(8, opts.connTabBits ?? 12));
+    this.tab = new ConnTable(bits, ports.random());
+    this.ipId = ports.random() & 0xffff;
+    this.activeStates = tcpActiveStates(this.classic);
+    for (const d of SYSCTLS) this.sysctlValues.set(d.name, d.def);
+    const self = this;
+    this.schedEnv = {
+      classic: this.classic,
+      now: () => ports.now(),
+      random: () => ports.random(),
+      sysctl: (name) => Number(self.sysctlValues.get(name) ?? "0"),
+    };
+    this.xenv = {
+      ports,
+      nextIpId: () => (this.ipId = (this.ipId + 1) & 0xffff),
+      pmtuDisc: () => this.pmtuDisc !== 0,
+    };
+  }
+
+  // ======================================================================
+  // Control plane
+  // ======================================================================
+
+  info(): { version: string; connTabSize: number } {
+    return { version: "1.2.1", connTabSize: this.tab.size };
+  }
+
+  private schedulerFor(name: string): ReturnType<typeof findScheduler> {
+    const t = findScheduler(name);
+    if (t === undefined) {
+      this.ports.log(`IPVS: Scheduler module ip_vs_${name} not found`);
+      return undefined;
+    }
+    if (!this.modules.has(name)) {
+      this.modules.add(name);
+      this.ports.log(`IPVS: [${name}] scheduler registered.`);
+    }
+    return t;
+  }
+
+  private checkPe(pe: string): IpvsErrno | undefined {
+    if (pe === "" || pe === "sip") return undefined;
+    this.ports.log(`IPVS: persistence engine module ip_vs_pe_${pe} not found`);
+    return "ENOENT";
+  }
+
+  addService(spec: ServiceSpec): IpvsErrno | undefined {
+    if (spec.scheduler.length >= 16 || spec.pe.length >= 16) return "EINVAL";
+    if (!spec.key.fwmark && (spec.key.addr === undefined || spec.key.port === undefined || spec.key.protocol === undefined)) return "EINVAL";
+    if (this.svcs.lookup(spec.key)) return "EEXIST";
+    const t = this.schedulerFor(spec.scheduler);
+    if (t === undefined) return "ENOENT";
+    const pe = this.checkPe(spec.pe);
+    if (pe) return pe;
+    const svc = new Service(spec.key, spec.scheduler, spec.flags, spec.timeout, spec.netmask, spec.pe);
+    svc.sched = t.init(svc, this.schedEnv);
+    this.svcs.add(svc);
+    if (this.nextEst === undefined && this.runEstimation) this.nextEst = this.ports.now() + EST_PERIOD_US;
+    return undefined;
+  }
+
+  editService(spec: ServiceSpec): IpvsErrno | undefined {
+    if (spec.scheduler.length >= 16 || spec.pe.length >= 16) return "EINVAL";
+    const svc = this.svcs.lookup(spec.key);
+    if (svc === undefined) return "ESRCH";
+    const t = this.schedulerFor(spec.scheduler);
+    if (t === undefined) return "ENOENT";
+    const pe = this.checkPe(spec.pe);
+    if (pe) return pe;
+    const changed = spec.scheduler !== svc.schedName;
+    svc.flags = spec.flags | 0x2;
+    svc.timeout = spec.timeout;
+    svc.netmask = spec.netmask >>> 0;
+    svc.pe = spec.pe;
+    if (changed) {
+      svc.schedName = spec.scheduler;
+      svc.sched = t.init(svc, this.schedEnv);
+    }
+    return undefined;
+  }
+
+  delService(key: ServiceKey): IpvsErrno | undefined {
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    this.removeService(svc);
+    this.flushNodestConns();
+    return undefined;
+  }
+
+  private removeService(svc: Service): void {
+    // __ip_vs_del_service: dests go to the trash without scheduler callbacks.
+    for (const d of svc.dests.splice(0)) this.trashDest(d);
+    this.svcs.remove(svc);
+  }
+
+  flush(): void {
+    for (const svc of this.svcs.all()) this.removeService(svc);
+    this.flushNodestConns();
+  }
+
+  private validDestAddr(a: Ip4): boolean {
+    a >>>= 0;
+    if (a >>> 24 === 0 || a === 0xffffffff) return false; // zeronet, limited broadcast
+    if (a >>> 28 === 0xe) return false; // multicast
+    if (this.ports.isBroadcast?.(a)) return false;
+    return true;
+  }
+
+  private checkDestSpec(d: DestSpec): IpvsErrno | undefined {
+    if (d.uThreshold > INT_MAX || d.lThreshold > INT_MAX) return "EINVAL";
+    if (d.fwd !== FwdMethod.Masq && d.fwd !== FwdMethod.Local && d.fwd !== FwdMethod.Tunnel && d.fwd !== FwdMethod.Route) return "EINVAL";
+    if (d.weight < 0) {
+      return "ERANGE";
+    }
+    if (d.lThreshold > d.uThreshold) return "ERANGE";
+    if (d.tunType === "gue" && d.tunPort === 0) return "EINVAL";
+    return undefined;
+  }
+
+  addDest(key: ServiceKey, spec: DestSpec): IpvsErrno | undefined {
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    const bad = this.checkDestSpec(spec);
+    if (bad) {
+      this.logDestErr("ip_vs_add_dest", spec, bad);
+      return bad;
+    }
+    if (svc.findDest(spec.addr, spec.port)) return "EEXIST";
+    let dest = this.trashGet(svc, spec.addr >>> 0, spec.port);
+    if (dest !== undefined) {
+      if (dest.svc !== svc) {
+        dest.stats.zero();
+        dest.svc = svc;
+      }
+    } else {
+      if (!this.validDestAddr(spec.addr)) return "EINVAL";
+      const id = this.freeDestIds.pop() ?? this.destReg.length;
+      dest = new Dest(id, svc, spec.addr, spec.port);
+      this.destReg[id] = dest;
+    }
+    this.updateDest(dest, spec);
+    svc.dests.unshift(dest);
+    svc.sched.addDest?.(svc, dest);
+    return undefined;
+  }
+
+  private logDestErr(fn: string, spec: DestSpec, e: IpvsErrno): void {
+    if (e === "ERANGE") {
+      this.ports.log(spec.weight < 0 ? `IPVS: ${fn}(): server weight less than zero`
+        : `IPVS: ${fn}(): lower threshold is higher than upper threshold`);
+    } else if (spec.tunType === "gue" && spec.tunPort === 0) {
+      this.ports.log(`IPVS: ${fn}(): tunnel port is zero`);
+    }
+  }
+
+  /** __ip_vs_update_dest: attributes, flags, thresholds and OVERLOAD. */
+  private updateDest(dest: Dest, spec: DestSpec): void {
+    const oldU = dest.uThreshold;
+    dest.apply(spec);
+    dest.flags |= DEST_F_AVAILABLE;
+    const u = spec.uThreshold;
+    if (this.classic) {
+      if (!u || u > oldU) dest.flags &= ~DEST_F_OVERLOAD;
+    } else {
+      const total = dest.totalConns;
+      const lval = spec.lThreshold || u - Math.floor(u / 4);
+      if (u === 0) dest.flags &= ~DEST_F_OVERLOAD;
+      else if (total >= u) dest.flags |= DEST_F_OVERLOAD;
+      else if (total < lval) dest.flags &= ~DEST_F_OVERLOAD;
+    }
+  }
+
+  editDest(key: ServiceKey, spec: DestSpec): IpvsErrno | undefined {
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    const bad = this.checkDestSpec(spec);
+    if (bad) {
+      this.logDestErr("ip_vs_edit_dest", spec, bad);
+      return bad;
+    }
+    const dest = svc.findDest(spec.addr, spec.port);
+    if (dest === undefined) return "ENOENT";
+    this.updateDest(dest, spec);
+    svc.sched.updDest?.(svc, dest);
+    return undefined;
+  }
+
+  delDest(key: ServiceKey, addr: Ip4, port: number): IpvsErrno | undefined {
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    const dest = svc.findDest(addr, port);
+    if (dest === undefined) return "ENOENT";
+    const idx = svc.dests.indexOf(dest);
+    svc.dests.splice(idx, 1);
+    svc.sched.delDest?.(svc, dest, idx);
+    this.trashDest(dest);
+    this.flushNodestConns();
+    return undefined;
+  }
+
+  private trashDest(d: Dest): void {
+    d.flags &= ~DEST_F_AVAILABLE;
+    if (this.trash.length === 0) this.nextTrash = this.ports.now() + DEST_TRASH_PERIOD_US / 2;
+    this.trash.unshift(d);
+    d.trashedAt = undefined; // idle_start = 0: set at the first scan that finds it unreferenced
+  }
+
+  /** ip_vs_trash_get_dest: same addr:port, same service key. */
+  private trashGet(svc: Service, addr: number, port: number): Dest | undefined {
+    for (let i = 0; i < this.trash.length; i++) {
+      const d = this.trash[i]!;
+      const o = d.svc;
+      if (d.addr === addr && d.port === port && o.fwmark === svc.fwmark && o.protocol === svc.protocol &&
+        (svc.fwmark !== 0 || (o.addr === svc.addr && o.port === svc.port))) {
+        this.trash.splice(i, 1);
+        d.trashedAt = undefined;
+        return d;
+      }
+    }
+    return undefined;
+  }
+
+  /** ip_vs_dest_trash_expire: free dests unreferenced for 120 s. */
+  private trashScan(now: Micros): void {
+    for (let i = this.trash.length - 1; i >= 0; i--) {
+      const d = this.trash[i]!;
+      if (d.refs > 0) continue;
+      if (d.trashedAt === undefined) {
+        d.trashedAt = now;
+        continue;
+      }
+      if (now < d.trashedAt + DEST_TRASH_PERIOD_US) continue;
+      this.trash.splice(i, 1);
+      this.destReg[d.id] = undefined;
+      this.freeDestIds.push(d.id);
+    }
+    this.nextTrash = this.trash.length ? now + DEST_TRASH_PERIOD_US / 2 : undefined;
+  }
+
+  /**
+   * With expire_nodest_conn, removing dests queues ip_vs_expire_nodest_conn_flush: every
+   * entry bound to an unavailable dest that controls nothing is deleted, and its template
+   * too once it controls nothing.
+   */
+  private flushNodestConns(): void {
+    if (!this.expireNodest) return;
+    const tab = this.tab;
+    const victims: number[] = [];
+    tab.forEach((i) => {
+      const d = this.destReg[tab.dest[i]!];
+      if (d !== undefined && !d.available && tab.nControl[i] === 0) victims.push(i);
+    });
+    const now = this.ports.now();
+    for (const i of victims) {
+      if (!(tab.flags[i]! & CONN_F_HASHED)) continue;
+      const ct = tab.control[i]!;
+      this.expireConn(i, now);
+      if (ct >= 0 && tab.nControl[ct] === 0 && tab.flags[ct]! & CONN_F_HASHED) this.expireConn(ct, now);
+    }
+  }
+
+  zero(key?: ServiceKey): IpvsErrno | undefined {
+    if (key !== undefined) {
+      const svc = this.svcs.lookup(key);
+      if (svc === undefined) return "ESRCH";
+      for (const d of svc.dests) d.stats.zero();
+      svc.stats.zero();
+      return undefined;
+    }
+    for (const svc of this.svcs.all()) {
+      for (const d of svc.dests) d.stats.zero();
+      svc.stats.zero();
+    }
+    this.totalStats.zero();
+    return undefined;
+  }
+
+  setTimeouts(t: Timeouts): IpvsErrno | undefined {
+    const max = Math.floor(INT_MAX / this.hz);
+    for (const v of [t.tcp, t.tcpfin, t.udp]) if (!Number.isInteger(v) || v < 0 || v > max) return "EINVAL";
+    if (t.tcp) this.tcpTimeouts[TCP_S_ESTABLISHED] = t.tcp;
+    if (t.tcpfin) this.tcpTimeouts[TCP_S_FIN_WAIT] = t.tcpfin;
+    if (t.udp) this.udpTimeout = t.udp;
+    return undefined;
+  }
+
+  getTimeouts(): Timeouts {
+    return { tcp: this.tcpTimeouts[TCP_S_ESTABLISHED]!, tcpfin: this.tcpTimeouts[TCP_S_FIN_WAIT]!, udp: this.udpTimeout };
+  }
+
+  /** Per-state TCP timeouts in seconds (the table `--set` edits two entries of). */
+  tcpTimeoutTable(): readonly number[] {
+    return this.tcpTimeouts;
+  }
+
+  services(): ServiceEntry[] {
+    return this.svcs.all().map((s) => s.entry());
+  }
+
+  service(key: ServiceKey): ServiceEntry | undefined {
+    return this.svcs.lookup(key)?.entry();
+  }
+
+  /** The internal service objects in kernel order (for /proc rendering). */
+  serviceObjects(): Service[] {
+    return this.svcs.all();
+  }
+
+  conns(): ConnEntry[] {
+    const out: ConnEntry[] = [];
+    const now = this.ports.now();
+    this.tab.forEach((i) => out.push(this.connEntry(i, now)));
+    return out;
+  }
+
+  private connEntry(i: number, now: Micros): ConnEntry {
+    const t = this.tab;
+    const f = t.flags[i]!;
+    const proto = t.proto[i]!;
+    let state: string;
+    if (f & CONN_F_TEMPLATE) state = t.state[i]! & CTPL_S_ASSURED ? "ASSURED" : "NONE";
+    else if (proto === IPPROTO_TCP) state = tcpStateName(t.state[i]!);
+    else if (proto === IPPROTO_UDP) state = UDP_STATE_NAME;
+    else state = proto === 0 ? "NONE" : "ERR!";
+    return {
+      protocolName: protoName(proto),
+      caddr: t.caddr[i]!,
+      cport: t.cport[i]!,
+      vaddr: t.vaddr[i]!,
+      vport: t.vport[i]!,
+      daddr: t.daddr[i]!,
+      dport: t.dport[i]!,
+      state,
+      expiresSec: Math.max(0, Math.floor((t.expires[i]! - now) / US)),
+      flags: f,
+      peName: "",
+      peData: "",
+    };
+  }
+
+  totals(): { stats: Stats; rates: Rates } {
+    return { stats: this.totalStats.snapshot(), rates: this.totalStats.rates() };
+  }
+
+  startDaemon(d: DaemonInfo): IpvsErrno | undefined {
+    if (this.daemonList.some((x) => x.state === d.state)) return "EEXIST";
+    this.daemonList.push({ ...d });
+    return undefined;
+  }
+
+  stopDaemon(state: "master" | "backup", syncId?: number): IpvsErrno | undefined {
+    const i = this.daemonList.findIndex((x) => x.state === state && (syncId === undefined || x.syncId === syncId));
+    if (i < 0) return "ESRCH";
+    this.daemonList.splice(i, 1);
+    return undefined;
+  }
+
+  daemons(): DaemonInfo[] {
+    return this.daemonList.map((d) => ({ ...d }));
+  }
+
+  sysctlNames(): string[] {
+    return SYSCTLS.filter((d) => d.module === undefined || this.modules.has(d.module)).map((d) => d.name);
+  }
+
+  getSysctl(name: string): string | undefined {
+    const d = sysctlDef(name);
+    if (d === undefined || (d.module !== undefined && !this.modules.has(d.module))) return undefined;
+    return this.sysctlValues.get(name);
+  }
+
+  setSysctl(name: string, value: string): IpvsErrno | undefined {
+    const d = sysctlDef(name);
+    if (d === undefined || (d.module !== undefined && !this.modules.has(d.module))) return "ENOENT";
+    let v = parseSysctl(d, value);
+    if (v === "EINVAL") return "EINVAL";
+    // update_defense_level: memory is never short here, so an automatic mode that is
+    // "active" (2) falls back to "armed" (1) at once.
+    if ((name === "drop_entry" || name === "drop_packet" || name === "secure_tcp") && v === "2") v = "1";
+    this.sysctlValues.set(name, v);
+    const n = Number(v);
+    switch (name) {
+      case "expire_nodest_conn": this.expireNodest = n; break;
+      case "conn_reuse_mode": this.connReuseMode = n; break;
+      case "expire_quiescent_template": this.expireQuiescent = n; break;
+      case "sloppy_tcp": this.sloppyTcp = n; break;
+      case "conntrack": this.conntrack = n; break;
+      case "nat_icmp_send": this.natIcmpSend = n; break;
+      case "pmtu_disc": this.pmtuDisc = n; break;
+      case "secure_tcp": this.secureTcp = n; break;
+      case "backup_only": this.backupOnly = n; break;
+      case "drop_packet":
+        this.dropRate = n === 3 ? Number(this.sysctlValues.get("am_droprate")) : 0;
+        break;
+      case "am_droprate":
+        if (this.sysctlValues.get("drop_packet") === "3") this.dropRate = n;
+        break;
+      case "run_estimation":
+        this.runEstimation = n;
+        if (n && this.nextEst === undefined && this.svcs.count > 0) this.nextEst = this.ports.now() + EST_PERIOD_US;
+        if (!n) this.nextEst = undefined;
+        break;
+    }
+    return undefined;
+  }
+
+  // ======================================================================
+  // Connections: create, bind, state, expire
+  // ======================================================================
+
+  /** Dest of a row, if bound. */
+  destOf(i: number): Dest | undefined {
+    const id = this.tab.dest[i]!;
+    return id >= 0 ? this.destReg[id] : undefined;
+  }
+
+  /** ip_vs_conn_new + ip_vs_bind_dest + hash. */
+  private newConn(proto: number, caddr: number, cport: number, vaddr: number, vport: number,
+    daddr: number, dport: number, flags: number, dest: Dest, fwmark: number): number {
+    flags |= dest.connFlags;
+    if (proto !== IPPROTO_UDP) flags &= ~CONN_F_ONE_PACKET;
+    if (this.conntrack) flags |= CONN_F_NFCT;
+    const i = this.tab.alloc(proto, caddr, cport, vaddr, vport, daddr, dport, flags, dest.id, fwmark);
+    dest.refs++;
+    if (flags & CONN_F_TEMPLATE) {
+      dest.persistConns++;
+    } else {
+      if (flags & CONN_F_INACTIVE) dest.inactConns++;
+      else dest.activeConns++;
+      const u = dest.uThreshold;
+      if (u !== 0) {
+        const total = dest.totalConns;
+        if (this.classic ? total >= u : total === u) dest.flags |= DEST_F_OVERLOAD;
+      }
+    }
+    if (!(flags & CONN_F_ONE_PACKET)) this.tab.hash(i);
+    return i;
+  }
+
+  /** ip_vs_unbind_dest: counters and the OVERLOAD hysteresis. */
+  private unbind(i: number): void {
+    const dest = this.destOf(i);
+    if (dest === undefined) return;
+    const f = this.tab.flags[i]!;
+    if (f & CONN_F_TEMPLATE) {
+      dest.persistConns--;
+    } else {
+      if (f & CONN_F_INACTIVE) dest.inactConns--;
+      else dest.activeConns--;
+      const u = dest.uThreshold, l = dest.lThreshold, total = dest.totalConns;
+      if (this.classic) {
+        if (l !== 0) {
+          if (total < l) dest.flags &= ~DEST_F_OVERLOAD;
+        } else if (u !== 0) {
+          if (total * 4 < u * 3) dest.flags &= ~DEST_F_OVERLOAD;
+        } else dest.flags &= ~DEST_F_OVERLOAD;
+      } else if (u !== 0) {
+        const lval = l || u - Math.floor(u / 4);
+        if (total === lval - 1) dest.flags &= ~DEST_F_OVERLOAD;
+      }
+    }
+    dest.refs--;
+    this.tab.dest[i] = NIL;
+  }
+
+  /** ip_vs_conn_expire: keep an entry that still controls others (60 s more), else free it. */
+  private expireConn(i: number, now: Micros): void {
+    const tab = this.tab;
+    if (tab.nControl[i]! > 0) {
+      tab.timeout[i] = 60;
+      tab.arm(i, now + 60 * US);
+      return;
+    }
+    tab.unhash(i);
+    const ct = tab.control[i]!;
+    if (ct >= 0) {
+      tab.nControl[ct]--;
+      tab.control[i] = NIL;
+    }
+    this.unbind(i);
+    tab.free(i);
+  }
+
+  /** ip_vs_control_assure_ct. */
+  private assure(i: number): void {
+    const ct = this.tab.control[i]!;
+    if (ct >= 0 && this.tab.flags[ct]! & CONN_F_TEMPLATE) this.tab.state[ct] |= CTPL_S_ASSURED;
+  }
+
+  /** set_tcp_state: table lookup, active/inactive accounting, timeout. */
+  private setTcpState(i: number, dirOff: number, tflags: number): void {
+    const tab = this.tab;
+    let off = dirOff;
+    const f = tab.flags[i]!;
+    if (f & CONN_F_NOOUTPUT) {
+      if (off === TCP_DIR_OUTPUT) tab.flags[i] = f & ~CONN_F_NOOUTPUT;
+      else off = TCP_DIR_INPUT_ONLY;
+    }
+    const ev = tcpEvent(tflags);
+    const cur = tab.state[i]!;
+    const table = this.secureTcp === 3 ? TCP_STATES_DOS : TCP_STATES;
+    const ns = ev < 0 ? TCP_S_CLOSE : table[off + ev]![cur]!;
+    if (ns !== cur) {
+      const d = this.destOf(i);
+      if (d !== undefined) {
+        const fl = tab.flags[i]!;
+        if (!(fl & CONN_F_INACTIVE) && !this.activeStates[ns]) {
+          d.activeConns--;
+          d.inactConns++;
+          tab.flags[i] = fl | CONN_F_INACTIVE;
+        } else if (fl & CONN_F_INACTIVE && this.activeStates[ns]) {
+          d.activeConns++;
+          d.inactConns--;
+          tab.flags[i] = fl & ~CONN_F_INACTIVE;
+        }
+      }
+      if (ns === TCP_S_ESTABLISHED) this.assure(i);
+    }
+    tab.state[i] = ns;
+    tab.timeout[i] = this.tcpTimeouts[ns]!;
+  }
+
+  // ======================================================================
+  // Data plane
+  // ======================================================================
+
+  private rlLog(line: string): void {
+    // net_ratelimit(): bursts of 10 per 5 s.
+    const now = this.ports.now();
+    if (this.rlBegin === undefined || now >= this.rlBegin + 5 * US) {
+      if (this.rlMissed) this.ports.log(`net_ratelimit: ${this.rlMissed} callbacks suppressed`);
+      this.rlBegin = now;
+      this.rlPrinted = 0;
+      this.rlMissed = 0;
+    }
+    if (this.rlPrinted < 10) {
+      this.rlPrinted++;
+      this.ports.log(line);
+    } else this.rlMissed++;
+  }
+
+  /** ip_vs_scheduler_err. */
+  private schedErr(svc: Service, msg: string): void {
+    const what = svc.fwmark
+      ? `FWM ${svc.fwmark} 0x${svc.fwmark.toString(16).toUpperCase().padStart(8, "0")}`
+      : `${protoName(svc.protocol)} ${formatIp4(svc.addr)}:${svc.port}`;
+    this.rlLog(`IPVS: ${svc.schedName}: ${what} - ${msg}`);
+  }
+
+  /** ip_vs_service_find: fwmark, exact, FTP port 21, then port 0. */
+  private serviceFind(mark: number, proto: number, vaddr: number, vport: number): Service | undefined {
+    if (mark) {
+      const s = this.svcs.findMark(mark);
+      if (s) return s;
+    }
+    let s = this.svcs.find(proto, vaddr, vport);
+    if (s === undefined && proto === IPPROTO_TCP && this.svcs.ftpCount > 0 && (vport === FTPDATA || vport >= 1024)) {
+      s = this.svcs.find(proto, vaddr, FTPPORT);
+    }
+    if (s === undefined && this.svcs.nullCount > 0) s = this.svcs.find(proto, vaddr, 0);
+    return s;
+  }
+
+  /** ip_vs_todrop (drop_packet defense). */
+  private todrop(): boolean {
+    if (!this.dropRate) return false;
+    if (--this.dropCounter > 0) return false;
+    this.dropCounter = this.dropRate;
+    return true;
+  }
+
+  private connStats(dest: Dest, svc: Service): void {
+    if (!dest.available) return;
+    dest.stats.stats.conns++;
+    svc.stats.stats.conns++;
+    this.totalStats.stats.conns++;
+  }
+
+  /** ip_vs_schedule: a connection row, or SCHED_*. */
+  private schedule(svc: Service, ctx: HookContext, proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
+    // Do not schedule replies from a local real server.
+    if (ctx.inIf === "" && this.tab.inLookup(proto, daddr, dport, saddr, sport) >= 0) return SCHED_IGNORED;
+    // Never schedule active FTP data connections from a real server.
+    if (sport === FTPDATA) return SCHED_IGNORED;
+    const sp = this.sp;
+    sp.proto = proto;
+    sp.saddr = saddr;
+    sp.daddr = daddr;
+    sp.sport = sport;
+    sp.dport = dport;
+    if (svc.flags & SVC_F_PERSISTENT) return this.schedPersist(svc, ctx, proto, saddr, sport, daddr, dport);
+    if (!svc.fwmark && dport !== svc.port) {
+      if (!svc.port) this.ports.log("IPVS: Schedule: port zero only supported in persistent services, check your ipvs configuration");
+      return SCHED_NODEST;
+    }
+    const r = svc.sched.schedule(svc, sp);
+    if (typeof r === "string") {
+      if (r) this.schedErr(svc, r);
+      return SCHED_NODEST;
+    }
+    const flags = svc.flags & SVC_F_ONEPACKET && proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
+    const cp = this.newConn(proto, saddr, sport, daddr, dport, r.addr, r.port || dport, flags, r, ctx.fwmark);
+    this.connStats(r, svc);
+    return cp;
+  }
+
+  /** ip_vs_check_template: valid, or neutralised (re-keyed with port 0xffff). */
+  private checkTemplate(ct: number): boolean {
+    const d = this.destOf(ct);
+    if (d === undefined || !d.available || (this.expireQuiescent && d.weight === 0)) {
+      const tab = this.tab;
+      if (tab.vport[ct] !== 0xffff && tab.flags[ct]! & CONN_F_HASHED) {
+        tab.unhash(ct);
+        tab.dport[ct] = 0xffff;
+        tab.vport[ct] = 0xffff;
+        tab.cport[ct] = 0;
+        tab.hash(ct);
+      }
+      return false;
+    }
+    return true;
+  }
+
+  /** ip_vs_sched_persist. */
+  private schedPersist(svc: Service, ctx: HookContext, proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
+    const tab = this.tab;
+    const snet = (saddr & svc.netmask) >>> 0;
+    let tProto = proto;
+    let tVaddr = daddr;
+    let tVport = 0;
+    if (dport === svc.port) {
+      if (svc.port !== FTPPORT) tVport = dport;
+    } else if (svc.fwmark) {
+      tProto = 0;
+      tVaddr = svc.fwmark;
+    }
+    let ct = tab.templateLookup(tProto, snet, tVaddr, tVport);
+    let dest: Dest;
+    if (ct < 0 || !this.checkTemplate(ct)) {
+      const r = svc.sched.schedule(svc, this.sp);
+      if (typeof r === "string") {
+        if (r) this.schedErr(svc, r);
+        return SCHED_NODEST;
+      }
+      dest = r;
+      const tDport = dport === svc.port && svc.port !== FTPPORT ? dest.port : 0;
+      ct = this.newConn(tProto, snet, 0, tVaddr, tVport, dest.addr, tDport, CONN_F_TEMPLATE, dest, ctx.fwmark);
+      tab.timeout[ct] = svc.timeout;
+    } else {
+      dest = this.destOf(ct)!;
+    }
+    let cdport = dport;
+    if (cdport === svc.port && dest.port) cdport = dest.port;
+    const flags = svc.flags & SVC_F_ONEPACKET && proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
+    const cp = this.newConn(proto, saddr, sport, daddr, dport, dest.addr, cdport, flags, dest, ctx.fwmark);
+    tab.control[cp] = ct;
+    tab.nControl[ct]++;
+    // ip_vs_conn_put(ct): the template's timer restarts with its own timeout.
+    tab.arm(ct, this.ports.now() + tab.timeout[ct]! * US);
+    this.connStats(dest, svc);
+    return cp;
+  }
+
+  /** ip_vs_leave: no dest: ICMP port unreachable to the client, drop. */
+  private leave(svc: Service, b: Uint8Array, dport: number): Verdict {
+    if (svc.port === FTPPORT && dport !== FTPPORT) return { action: "accept", packet: b, note: "IPVS FTP service: other ports are not its business" };
+    const daddr = (b[16]! << 24 | b[17]! << 16 | b[18]! << 8 | b[19]!) >>> 0;
+    const icmp = icmpErrorPacket(this.xenv, b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, daddr);
+    const client = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
+    return {
+      action: "drop",
+      reason: "ipvs-no-destination",
+      out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
+        `${svc.schedName} found no available real server for ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.protocol)} ${ipPort(svc.addr, svc.port)}`}: ICMP port unreachable to ${formatIp4(client)}`)],
+    };
+  }
+
+  private usesOldConntrack(i: number): boolean {
+    return this.conntrack !== 0 && (this.tab.flags[i]! & CONN_F_NFCT) !== 0;
+  }
+
+  /** is_new_conn_expected (conn_reuse_mode). */
+  private newConnExpected(i: number): boolean {
+    const tab = this.tab;
+    if (tab.control[i]! >= 0) return false;
+    if (tab.proto[i] !== IPPROTO_TCP) return false;
+    const s = tab.state[i]!;
+    return s === TCP_S_TIME_WAIT || s === TCP_S_CLOSE ||
+      ((this.connReuseMode & 2) !== 0 && s === TCP_S_FIN_WAIT && (tab.flags[i]! & CONN_F_NOOUTPUT) !== 0);
+  }
+
+  localIn(b: Uint8Array, ctx: HookContext): Verdict {
+    if (this.svcs.count === 0) return { action: "accept", packet: b };
+    const len = b.length;
+    if (len < 20 || b[0]! >> 4 !== 4) return { action: "drop", reason: "ipvs-bad-ip-header" };
+    const ihl = (b[0]! & 15) << 2;
+    const tot = (b[2]! << 8) | b[3]!;
+    if (ihl < 20 || tot < ihl || tot > len) return { action: "drop", reason: "ipvs-bad-ip-header" };
+    const proto = b[9]!;
+    if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) {
+      return { action: "accept", packet: b };
+    }
+    if (((b[6]! << 8) | b[7]!) & 0x3fff) return { action: "accept", packet: b, note: "IP fragment: IPVS sees only reassembled packets" };
+    if (tot < ihl + (proto === IPPROTO_TCP ? 20 : 8)) return { action: "drop", reason: "ipvs-truncated-l4-header" };
+    if (this.backupOnly && this.daemonList.some((d) => d.state === "backup")) return { action: "accept", packet: b };
+
+    const saddr = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
+    const daddr = (b[16]! << 24 | b[17]! << 16 | b[18]! << 8 | b[19]!) >>> 0;
+    const sport = (b[ihl]! << 8) | b[ihl + 1]!;
+    const dport = (b[ihl + 2]! << 8) | b[ihl + 3]!;
+    const tflags = proto === IPPROTO_TCP ? b[ihl + 13]! : 0;
+    const tab = this.tab;
+    let cp = tab.inLookup(proto, saddr, sport, daddr, dport);
+
+    if (cp >= 0) {
+      // §4.8: a SYN on an old entry may start a new connection.
+      if (this.connReuseMode && proto === IPPROTO_TCP && tflags & TCP_SYN) {
+        let resched = false;
+        let oldCt = false;
+        const d = this.destOf(cp);
+        if (this.expireNodest && d !== undefined && d.weight === 0) {
+          resched = true;
+          oldCt = this.usesOldConntrack(cp);
+        } else if (this.newConnExpected(cp)) {
+          oldCt = this.usesOldConntrack(cp);
+          resched = tab.nControl[cp] === 0 ? true : !oldCt;
+        }
+        if (resched) {
+          if (!oldCt) tab.flags[cp] &= ~CONN_F_NFCT;
+          if (tab.nControl[cp] === 0) this.expireConn(cp, this.ports.now());
+          if (oldCt) return { action: "drop", reason: "ipvs-conn-reuse-conntrack" };
+          cp = NIL;
+        }
+      }
+      if (cp >= 0) {
+        const d = this.destOf(cp);
+        if (d !== undefined && !d.available) {
+          if (this.expireNodest) {
+            const oldCt = this.usesOldConntrack(cp);
+            if (!oldCt) tab.flags[cp] &= ~CONN_F_NFCT;
+            this.expireConn(cp, this.ports.now());
+            if (oldCt) return { action: "drop", reason: "ipvs-dest-unavailable" };
+            cp = NIL;
+          } else {
+            return { action: "drop", reason: "ipvs-dest-unavailable" };
+          }
+        }
+      }
+    }
+
+    let sched = "";
+    if (cp < 0) {
+      if (proto === IPPROTO_TCP && (!(tflags & TCP_SYN || this.sloppyTcp) || tflags & TCP_RST)) {
+        return { action: "accept", packet: b };
+      }
+      const svc = this.serviceFind(ctx.fwmark, proto, daddr, dport);
+      if (svc === undefined) return { action: "accept", packet: b };
+      if (this.todrop()) return { action: "drop", reason: "ipvs-drop-packet-defense" };
+      cp = this.schedule(svc, ctx, proto, saddr, sport, daddr, dport);
+      if (cp < 0) {
+        if (cp === SCHED_IGNORED) return { action: "accept", packet: b, note: ACCEPT_NOT_OURS };
+        if (cp === SCHED_FATAL) return { action: "drop", reason: "ipvs-schedule-failed" };
+        return this.leave(svc, b, dport);
+      }
+      sched = svc.schedName;
+    }
+
+    // ip_vs_in_stats
+    const d = this.destOf(cp);
+    if (d !== undefined && d.available) {
+      d.stats.stats.inpkts++;
+      d.stats.stats.inbytes += tot;
+      const ss = d.svc.stats.stats;
+      ss.inpkts++;
+      ss.inbytes += tot;
+      const ts = this.totalStats.stats;
+      ts.inpkts++;
+      ts.inbytes += tot;
+    }
+    if (proto === IPPROTO_TCP) this.setTcpState(cp, TCP_DIR_INPUT, tflags);
+    else tab.timeout[cp] = this.udpTimeout;
+    tab.inPkts[cp]++;
+
+    const xc: XmitConn = {
+      caddr: saddr, cport: sport, vaddr: daddr, vport: dport,
+      daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched,
+    };
+    const f = tab.flags[cp]!;
+    let v: Verdict;
+    switch (f & CONN_F_FWD_MASK) {
+      case CONN_F_MASQ:
+        v = natXmit(this.xenv, b, xc, ctx.inIf !== "" && ctx.inIf !== "lo");
+        break;
+      case CONN_F_DROUTE:
+        v = drXmit(this.xenv, b, xc);
+        break;
+      case CONN_F_TUNNEL:
+        v = tunXmit(this.xenv, b, xc, d?.tunType ?? "ipip");
+        break;
+      default:
+        v = { action: "accept", packet: b, note: "delivered to the local node" };
+    }
+    // ip_vs_conn_put: one-packet entries go at once; others re-arm their timer.
+    if (f & CONN_F_ONE_PACKET) {
+      this.unbind(cp);
+      tab.free(cp);
+    } else {
+      tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
+    }
+    return v;
+  }
+
+  forward(b: Uint8Array, _ctx: HookContext): Verdict {
+    if (this.svcs.count === 0) return { action: "accept", packet: b };
+    const len = b.length;
+    if (len < 20 || b[0]! >> 4 !== 4) return { action: "accept", packet: b };
+    const ihl = (b[0]! & 15) << 2;
+    const tot = (b[2]! << 8) | b[3]!;
+    if (ihl < 20 || tot < ihl || tot > len) return { action: "accept", packet: b };
+    const proto = b[9]!;
+    if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return { action: "accept", packet: b };
+    if (((b[6]! << 8) | b[7]!) & 0x3fff) return { action: "accept", packet: b };
+    if (tot < ihl + (proto === IPPROTO_TCP ? 20 : 8)) return { action: "accept", packet: b };
+    const saddr = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
+    const daddr = (b[16]! << 24 | b[17]! << 16 | b[18]! << 8 | b[19]!) >>> 0;
+    const sport = (b[ihl]! << 8) | b[ihl + 1]!;
+    const dport = (b[ihl + 2]! << 8) | b[ihl + 3]!;
+    const tab = this.tab;
+    const cp = tab.outLookup(proto, saddr, sport, daddr, dport);
+    if (cp < 0) return this.outNoConn(b, proto, ihl, saddr, sport);
+    const f = tab.flags[cp]!;
+    const masq = (f & CONN_F_FWD_MASK) === CONN_F_MASQ;
+    const vaddr = tab.vaddr[cp]!;
+    const vport = tab.vport[cp]!;
+    if (masq) natRewriteSrc(b, vaddr, vport);
+    // ip_vs_out_stats
+    const d = this.destOf(cp);
+    if (d !== undefined && d.available) {
+      d.stats.stats.outpkts++;
+      d.stats.stats.outbytes += tot;
+      const ss = d.svc.stats.stats;
+      ss.outpkts++;
+      ss.outbytes += tot;
+      const ts = this.totalStats.stats;
+      ts.outpkts++;
+      ts.outbytes += tot;
+    }
+    if (proto === IPPROTO_TCP) this.setTcpState(cp, TCP_DIR_OUTPUT, b[ihl + 13]!);
+    else {
+      this.assure(cp);
+      tab.timeout[cp] = this.udpTimeout;
+    }
+    tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
+    return masq ? new LazyAccept(b, fmtSnat, saddr, sport, vaddr, vport) : new LazyAccept(b, fmtOutSeen, saddr, sport);
+  }
+
+  /** Out-path without an entry: nat_icmp_send for replies from a known real server. */
+  private outNoConn(b: Uint8Array, proto: number, ihl: number, saddr: number, sport: number): Verdict {
+    if (!this.natIcmpSend) return { action: "accept", packet: b };
+    if (proto === IPPROTO_TCP && b[ihl + 13]! & TCP_RST) return { action: "accept", packet: b };
+    let real = false;
+    for (const svc of this.svcs.all()) {
+      if (svc.protocol !== proto && !svc.fwmark) continue;
+      for (const d of svc.dests) if (d.addr === saddr && d.port === sport && d.fwd === FwdMethod.Masq) real = true;
+    }
+    if (!real) return { action: "accept", packet: b };
+    const src = this.ports.sourceFor(saddr);
+    if (src === undefined) return { action: "drop", reason: "ipvs-no-connection" };
+    const icmp = icmpErrorPacket(this.xenv, b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, src);
+    return {
+      action: "drop",
+      reason: "ipvs-no-connection",
+      out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
+        `reply from real server ${ipPort(saddr, sport)} matches no IPVS connection (nat_icmp_send): ICMP port unreachable to it`)],
+    };
+  }
+
+  poll(now: Micros): Micros | undefined {
+    const tab = this.tab;
+    let i: number;
+    while ((i = tab.popExpired(now)) >= 0) this.expireConn(i, now);
+    if (this.nextEst !== undefined) {
+      while (this.nextEst <= now) {
+        this.estimate();
+        this.nextEst += EST_PERIOD_US;
+      }
+      if (this.svcs.count === 0 && !this.totalStats.busy()) this.nextEst = undefined;
+    }
+    if (this.nextTrash !== undefined && this.nextTrash <= now) this.trashScan(now);
+    let next = tab.nextDeadline();
+    const min = (t: Micros | undefined): void => {
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    };
+    min(this.nextEst);
+    min(this.nextTrash);
+    for (const svc of this.svcs.all()) if (svc.sched.poll) min(svc.sched.poll(now));
+    return next;
+  }
+
+  private estimate(): void {
+    this.totalStats.estimate();
+    for (const svc of this.svcs.all()) {
+      svc.stats.estimate();
+      for (const d of svc.dests) d.stats.estimate();
+    }
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * What the transmitters share (net/netfilter/ipvs/ip_vs_xmit.c): the environment they
+ * run in, TTL handling, ICMP errors, and Xmit records whose trace note is only formatted
+ * when somebody reads it (the forwarding path must not pay for text it never shows).
+ */
+import type { Ip4, IpvsPorts, Verdict, Xmit } from "../api.js";
+import { emitIpv4, formatIp4, icmpError, ICMP_EXC_TTL, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, ip4Dst, ip4Src } from "../../wire/index.js";
+
+export interface XmitEnv {
+  readonly ports: IpvsPorts;
+  /** Next IPv4 identification for packets the director builds itself. */
+  nextIpId(): number;
+  /** sysctl pmtu_disc. */
+  pmtuDisc(): boolean;
+}
+
+/** What the connection tells the transmitter. */
+export interface XmitConn {
+  caddr: number;
+  cport: number;
+  vaddr: number;
+  vport: number;
+  daddr: number;
+  dport: number;
+  /** Scheduler name when this packet created the connection ("" otherwise). */
+  sched: string;
+}
+
+export function ipPort(a: Ip4, p: number): string {
+  return `${formatIp4(a)}:${p}`;
+}
+
+export const enum NoteKind {
+  Nat,
+  Route,
+  Tunnel,
+  Local,
+  Icmp,
+}
+
+/** An Xmit with a lazily formatted note. */
+export class LazyXmit implements Xmit {
+  constructor(
+    readonly packet: Uint8Array,
+    readonly nextHop: Ip4 | undefined,
+    private readonly kind: NoteKind,
+    private readonly sched: string,
+    private readonly vaddr: number,
+    private readonly vport: number,
+    private readonly daddr: number,
+    private readonly dport: number,
+    private readonly text: string = "",
+  ) {}
+
+  get note(): string {
+    const chose = this.sched ? `${this.sched} chose ${ipPort(this.daddr, this.dport)}; ` : "";
+    switch (this.kind) {
+      case NoteKind.Nat:
+        return `${chose}DNAT ${ipPort(this.vaddr, this.vport)} -> ${ipPort(this.daddr, this.dport)}`;
+      case NoteKind.Route:
+        return `${chose}direct routing: ${ipPort(this.vaddr, this.vport)} handed unchanged to real server ${formatIp4(this.daddr)}`;
+      case NoteKind.Tunnel:
+        return `${chose}IPIP tunnel to ${formatIp4(this.daddr)}${this.text}`;
+      case NoteKind.Local:
+        return `${chose}real server ${formatIp4(this.daddr)} is local: delivered here`;
+      case NoteKind.Icmp:
+        return this.text;
+    }
+  }
+}
+
+/** An accept verdict with a lazily formatted note. */
+export class LazyAccept {
+  readonly action = "accept" as const;
+  constructor(
+    readonly packet: Uint8Array,
+    private readonly fmt: (a: LazyAccept) => string,
+    readonly a1 = 0,
+    readonly p1 = 0,
+    readonly a2 = 0,
+    readonly p2 = 0,
+    readonly s = "",
+  ) {}
+
+  get note(): string {
+    return this.fmt(this);
+  }
+}
+
+/**
+ * An ICMP error about `orig` to its sender, as icmp_send builds it: TOS keeps the
+ * original's TOS bits with precedence "internetwork control", TTL 64, no DF.
+ */
+export function icmpErrorPacket(env: XmitEnv, orig: Uint8Array, type: number, code: number, src: Ip4, rest = 0): Uint8Array {
+  const tos = (orig[1]! & 0x1e) | 0xc0;
+  return emitIpv4(
+    { tos, id: env.nextIpId(), df: false, ttl: 64, protocol: IPPROTO_ICMP, src, dst: ip4Src(orig) },
+    icmpError(type, code, orig, rest),
+  );
+}
+
+/**
+ * decrement_ttl: a packet that would leave with TTL 0 dies here with ICMP time exceeded
+ * to its sender (source: the address it was sent to, a local VIP). Returns undefined when
+ * the TTL was decremented.
+ */
+export function ttlExpired(env: XmitEnv, b: Uint8Array): Verdict | undefined {
+  if (b[8]! > 1) return undefined;
+  const icmp = icmpErrorPacket(env, b, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, ip4Dst(b));
+  return {
+    action: "drop",
+    reason: "ipvs-ttl-exceeded",
+    out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
+      `TTL expired on the way to the real server: ICMP time exceeded to ${formatIp4(ip4Src(b))}`)],
+  };
+}
