@@ -19,7 +19,7 @@ import type {
 } from "../../ipvs/api.js";
 import type { ToolContext } from "../types.js";
 
-const SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
+export const ALL_SCHEDULERS = ["rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos"];
 
 const zeroStats = (): Stats => ({ conns: 0, inpkts: 0, outpkts: 0, inbytes: 0, outbytes: 0 });
 const zeroRates = (): Rates => ({ cps: 0, inpps: 0, outpps: 0, inbps: 0, outbps: 0 });
@@ -37,8 +37,15 @@ function sameKey(a: ServiceKey, b: ServiceKey): boolean {
   return a.protocol === b.protocol && a.addr === b.addr && a.port === b.port;
 }
 
+/** Non-unicast addresses the kernel refuses for real servers (inet_addr_type != UNICAST). */
+function notUnicast(a: number): boolean {
+  return a === 0 || a === 0xffffffff || a >>> 28 === 0xe || a >>> 28 === 0xf;
+}
+
 export class FakeControl implements IpvsControl {
   readonly calls: string[] = [];
+  /** Scheduler modules that load. */
+  schedulers: string[] = ALL_SCHEDULERS;
   svcs: Svc[] = [];
   connList: ConnEntry[] = [];
   timeouts: Timeouts = { tcp: 900, tcpfin: 120, udp: 300 };
@@ -55,7 +62,7 @@ export class FakeControl implements IpvsControl {
   }
   addService(spec: ServiceSpec): IpvsErrno | undefined {
     this.calls.push(`addService ${JSON.stringify(spec)}`);
-    if (!SCHEDULERS.includes(spec.scheduler)) return "ENOENT";
+    if (!this.schedulers.includes(spec.scheduler)) return "ENOENT";
     if (spec.pe && spec.pe !== "sip") return "ENOENT";
     if (this.find(spec.key)) return "EEXIST";
     this.svcs.push({ spec, dests: [], stats: zeroStats(), rates: zeroRates() });
@@ -65,7 +72,7 @@ export class FakeControl implements IpvsControl {
     this.calls.push(`editService ${JSON.stringify(spec)}`);
     const s = this.find(spec.key);
     if (!s) return "ESRCH";
-    if (!SCHEDULERS.includes(spec.scheduler)) return "ENOENT";
+    if (!this.schedulers.includes(spec.scheduler)) return "ENOENT";
     if (spec.pe && spec.pe !== "sip") return "ENOENT";
     s.spec = spec;
     return undefined;
@@ -94,6 +101,7 @@ export class FakeControl implements IpvsControl {
     const e = this.checkDest(d);
     if (e) return e;
     if (s.dests.some((x) => x.addr === d.addr && x.port === d.port)) return "EEXIST";
+    if (notUnicast(d.addr)) return "EINVAL"; // ip_vs_new_dest
     // the kernel adds at the head of the list
     s.dests.unshift({ ...d, activeConns: 0, inactConns: 0, persistConns: 0, stats: zeroStats(), rates: zeroRates() });
     return undefined;

@@ -116,7 +116,7 @@ describe("ipvsadm: validation failures print ipvsadm's text, exit 2 and touch no
     ["ipvsadm -L --timeout --persistent-conn", "options conflicts in the list command"],
     ["ipvsadm -L -s rr", "Illegal 'scheduler' option with the 'list' command"],
     ["ipvsadm -S -c", "Illegal 'connection' option with the 'save' command"],
-    ["ipvsadm -a -t 1.2.3.4:80 -r 1.1.1.1 -w 65536", "illegal weight specified"],
+    ["ipvsadm -a -t 1.2.3.4:80 -r 1.1.1.1 -w 2147483648", "illegal weight specified"],
     ["ipvsadm -a -t 1.2.3.4:80 -r 1.1.1.1 -w -1", "illegal weight specified"],
     ["ipvsadm -a -t 1.2.3.4:80 -r 1.1.1.1 -x 2147483648", "illegal u_threshold specified"],
     ["ipvsadm -a -t 1.2.3.4:80 -r 1.1.1.1 -y abc", "illegal l_threshold specified"],

@@ -380,7 +380,8 @@ export class Ipvsadm {
           break;
         case "w":
           setOption(O.Weight);
-          if ((ce.dest.weight = stringToNumber(a, 0, 65535)) === -1) this.fail(2, "illegal weight specified");
+          // the kernel's weight is an int: ipvsadm 1.31 as shipped accepts 70000 (golden ipvsadm-errors)
+          if ((ce.dest.weight = stringToNumber(a, 0, 0x7fffffff)) === -1) this.fail(2, "illegal weight specified");
           break;
         case "x":
           setOption(O.UThreshold);
