@@ -81,8 +81,9 @@ export function glibcSort<T>(items: readonly T[], cmp: (a: T, b: T) => number): 
 /** `(int)(a - b)` for two u32 values. */
 const cmpU32 = (a: number, b: number): number => ((a >>> 0) - (b >>> 0)) | 0;
 
+/** The service's protocol; fwmark services carry TCP (what ipvsadm sends for `-f`). */
 export function serviceProtocol(s: ServiceEntry): number {
-  return s.key.fwmark ? (s.key.protocol ?? IPPROTO_TCP) : s.key.protocol ?? IPPROTO_TCP;
+  return s.key.protocol ?? IPPROTO_TCP;
 }
 
 /** libipvs ipvs_cmp_services (IPv4 only: the address family never differs). */
