@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildTcpPacket, buildUdpPacket, describePacket } from "../wire/testing.js";
+import { buildIcmpPacket, buildTcpPacket, buildUdpPacket, describePacket } from "../wire/testing.js";
 import { parseIpv4, parseIcmp, parseTcp, formatIp4, ipv4ChecksumOk, tcpChecksumOk, IPPROTO_IPIP } from "../wire/index.js";
 import { FwdMethod, SVC_F_PERSISTENT, IPPROTO_UDP, type Verdict, type ServiceKey } from "./api.js";
 import { destSpec, ip, newEngine, SEC, svcSpec, tcpKey } from "./test_util.js";
@@ -389,4 +389,37 @@ test("procfs renders the kernel formats", () => {
     "",
   ].join("\n"));
   assert.match(renderIpVsStats(e), /^   Total Incoming Outgoing         Incoming         Outgoing\n   Conns  Packets  Packets            Bytes            Bytes\n       1        1        0               28                0\n\n Conns\/s   Pkts\/s   Pkts\/s          Bytes\/s          Bytes\/s\n       0        0        0                0                0\n$/);
+});
+
+test("ICMP errors about NAT flows are translated both ways", () => {
+  const { e } = natLab("rr");
+  e.localIn(syn(), CTX); // CIP:40000 -> VIP:80 goes to .190
+  // The real server says "port unreachable" about the client's packet (CIP -> RIP).
+  const quoted = buildTcpPacket({ src: CIP, dst: "192.168.1.190", sport: 40000, dport: 80, flags: "S" });
+  const fromRs = buildIcmpPacket({ src: "192.168.1.190", dst: CIP, type: 3, code: 3, payload: quoted.subarray(0, 28) });
+  const v = e.forward(fromRs, CTX);
+  assert.equal(v.action, "accept");
+  const p = outPkt(v);
+  const outer = parseIpv4(p);
+  assert.ok(outer.ok && ipv4ChecksumOk(p));
+  assert.equal(outer.value.header.src, ip(VIP));
+  const m = parseIcmp(outer.value.payload);
+  assert.ok(m.ok, "ICMP checksum");
+  const inner = parseIpv4(m.value.payload, { verifyChecksum: true });
+  assert.ok(!inner.ok || inner.value.header.dst === ip(VIP));
+  assert.equal(ipv4ChecksumOk(m.value.payload), true);
+  assert.deepEqual([...m.value.payload.subarray(16, 20)], [192, 168, 75, 131]);
+  assert.equal((m.value.payload[22]! << 8) | m.value.payload[23]!, 80);
+  // The client says "time exceeded" about a reply it got from VIP:80.
+  const reply = buildTcpPacket({ src: VIP, dst: CIP, sport: 80, dport: 40000, flags: "S." });
+  const fromClient = buildIcmpPacket({ src: CIP, dst: VIP, type: 11, code: 0, payload: reply.subarray(0, 28) });
+  const v2 = e.localIn(fromClient, CTX);
+  assert.equal(v2.action, "stolen");
+  const p2 = outPkt(v2);
+  const o2 = parseIpv4(p2);
+  assert.ok(o2.ok);
+  assert.equal(o2.value.header.dst, ip("192.168.1.190"));
+  const m2 = parseIcmp(o2.value.payload);
+  assert.ok(m2.ok);
+  assert.deepEqual([...m2.value.payload.subarray(12, 16)], [192, 168, 1, 190]);
 });

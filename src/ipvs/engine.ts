@@ -28,7 +28,8 @@ import { icmpErrorPacket, ipPort, LazyAccept, LazyXmit, NoteKind, type XmitConn,
 import { drXmit } from "./xmit/dr.js";
 import { natXmit } from "./xmit/nat.js";
 import { tunXmit } from "./xmit/tun.js";
-import { formatIp4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, natRewriteSrc } from "../wire/index.js";
+import { natIcmp, parseIcmpQuote } from "./xmit/icmp.js";
+import { formatIp4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ip4FillChecksum, natRewriteSrc } from "../wire/index.js";
 
 export interface IpvsEngineOptions {
   /** log2 of the connection hash table size (kernel conn_tab_bits; default 12, 8..20). */
@@ -71,6 +72,9 @@ const ACCEPT_NOT_OURS = "not for a virtual service";
 
 function fmtSnat(a: LazyAccept): string {
   return `SNAT reply ${ipPort(a.a1, a.p1)} -> ${ipPort(a.a2, a.p2)} (back to the virtual service address)`;
+}
+function fmtIcmpOut(a: LazyAccept): string {
+  return `ICMP error from real server ${formatIp4(a.a1)} translated to come from ${ipPort(a.a2, a.p2)}`;
 }
 function fmtOutSeen(a: LazyAccept): string {
   return `reply from ${ipPort(a.a1, a.p1)} seen for an IPVS connection; not rewritten`;
@@ -823,7 +827,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     if (ihl < 20 || tot < ihl || tot > len) return { action: "drop", reason: "ipvs-bad-ip-header" };
     const proto = b[9]!;
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) {
-      return { action: "accept", packet: b };
+      return proto === IPPROTO_ICMP ? this.inIcmp(b, ctx, ihl, tot) : { action: "accept", packet: b };
     }
     if (((b[6]! << 8) | b[7]!) & 0x3fff) return { action: "accept", packet: b, note: "IP fragment: IPVS sees only reassembled packets" };
     if (tot < ihl + (proto === IPPROTO_TCP ? 20 : 8)) return { action: "drop", reason: "ipvs-truncated-l4-header" };
@@ -943,6 +947,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const tot = (b[2]! << 8) | b[3]!;
     if (ihl < 20 || tot < ihl || tot > len) return { action: "accept", packet: b };
     const proto = b[9]!;
+    if (proto === IPPROTO_ICMP) return this.outIcmp(b, ihl, tot);
     if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) return { action: "accept", packet: b };
     if (((b[6]! << 8) | b[7]!) & 0x3fff) return { action: "accept", packet: b };
     if (tot < ihl + (proto === IPPROTO_TCP ? 20 : 8)) return { action: "accept", packet: b };
@@ -977,6 +982,71 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     }
     tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
     return masq ? new LazyAccept(b, fmtSnat, saddr, sport, vaddr, vport) : new LazyAccept(b, fmtOutSeen, saddr, sport);
+  }
+
+  /**
+   * ip_vs_in_icmp: an ICMP error about a packet the client got from the VIP. The quoted
+   * packet (vaddr:vport -> caddr:cport) is looked up inverted; NAT entries get the ICMP
+   * translated towards the real server, DR/TUN entries forward it with their transmitter.
+   */
+  private inIcmp(b: Uint8Array, ctx: HookContext, ihl: number, tot: number): Verdict {
+    if (((b[6]! << 8) | b[7]!) & 0x3fff) return { action: "accept", packet: b };
+    const q = parseIcmpQuote(b, ihl, tot);
+    if (q === undefined) return { action: "accept", packet: b };
+    const tab = this.tab;
+    const cp = tab.inLookup(q.proto, q.daddr, q.dport, q.saddr, q.sport);
+    if (cp < 0) return { action: "accept", packet: b };
+    const d = this.destOf(cp);
+    if (d === undefined || !d.available) return { action: "drop", reason: "ipvs-dest-unavailable" };
+    d.stats.stats.inpkts++;
+    d.stats.stats.inbytes += tot;
+    d.svc.stats.stats.inpkts++;
+    d.svc.stats.stats.inbytes += tot;
+    this.totalStats.stats.inpkts++;
+    this.totalStats.stats.inbytes += tot;
+    const xc: XmitConn = { caddr: q.daddr, cport: q.dport, vaddr: q.saddr, vport: q.sport, daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched: "" };
+    const f = tab.flags[cp]!;
+    switch (f & CONN_F_FWD_MASK) {
+      case CONN_F_MASQ: {
+        if (b[8]! <= 1) return { action: "drop", reason: "ipvs-ttl-exceeded" };
+        const saddr = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
+        b[8]!--;
+        ip4FillChecksum(b);
+        natIcmp(b, q, false, xc.daddr, xc.dport, tot);
+        return { action: "stolen", out: [new LazyXmit(b, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
+          `ICMP error from ${formatIp4(saddr)} about ${ipPort(xc.vaddr, xc.vport)} translated to real server ${ipPort(xc.daddr, xc.dport)}`)] };
+      }
+      case CONN_F_DROUTE:
+        return drXmit(this.xenv, b, xc);
+      case CONN_F_TUNNEL:
+        return tunXmit(this.xenv, b, xc, d.tunType);
+      default:
+        void ctx;
+        return { action: "accept", packet: b };
+    }
+  }
+
+  /** ip_vs_out_icmp: an ICMP error from a real server about a NAT flow, translated back. */
+  private outIcmp(b: Uint8Array, ihl: number, tot: number): Verdict {
+    if (((b[6]! << 8) | b[7]!) & 0x3fff) return { action: "accept", packet: b };
+    const q = parseIcmpQuote(b, ihl, tot);
+    if (q === undefined) return { action: "accept", packet: b };
+    // The quoted packet went client -> real server; inverted it is a reply.
+    const cp = this.tab.outLookup(q.proto, q.daddr, q.dport, q.saddr, q.sport);
+    if (cp < 0 || (this.tab.flags[cp]! & CONN_F_FWD_MASK) !== CONN_F_MASQ) return { action: "accept", packet: b };
+    const vaddr = this.tab.vaddr[cp]!, vport = this.tab.vport[cp]!;
+    const rs = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
+    natIcmp(b, q, true, vaddr, vport, tot);
+    const d = this.destOf(cp);
+    if (d !== undefined && d.available) {
+      d.stats.stats.outpkts++;
+      d.stats.stats.outbytes += tot;
+      d.svc.stats.stats.outpkts++;
+      d.svc.stats.stats.outbytes += tot;
+      this.totalStats.stats.outpkts++;
+      this.totalStats.stats.outbytes += tot;
+    }
+    return new LazyAccept(b, fmtIcmpOut, rs, 0, vaddr, vport);
   }
 
   /** Out-path without an entry: nat_icmp_send for replies from a known real server. */
