@@ -310,8 +310,8 @@ export class Printer {
         if (!this.o.link) {
           this.p(`${this.etheraddr(6)} > ${this.etheraddr(0)}, ${this.etherTypeText(lt)}, length ${origLength}: `);
         }
-        // ndo_suppress_default_print: -x/-X dump the packet anyway.
-        if (!this.o.hex && !this.o.hexAscii) this.defaultPrint(off, caplen);
+        // ndo_suppress_default_print: set by -x/-X (they dump the packet anyway) and -q.
+        if (!this.o.hex && !this.o.hexAscii && !this.o.quiet) this.defaultPrint(off, caplen);
       }
       return hdrlen;
     }
