@@ -103,6 +103,8 @@ export class TcpSocket {
   private cwndCnt = 0;
   private ssthresh = 0x7fffffff;
   private dupAcks = 0;
+  /** snd_max when fast recovery started (NewReno's "recover"). */
+  private recoverySeq: number | undefined;
   /** Minshall's Nagle: end of the last small segment sent. */
   private sndSml = 0;
   private rto: Micros = TCP_TIMEOUT_INIT;
@@ -731,8 +733,16 @@ export class TcpSocket {
       this.setRto();
       this.dupAcks = 0;
       const segs = Math.max(1, Math.ceil(dataAcked / this.mss));
-      if (this.cwnd < this.ssthresh) {
-        this.cwnd += segs;
+      if (this.recoverySeq !== undefined) {
+        if (before(ackNo, this.recoverySeq)) {
+          // NewReno (RFC 6582): a partial ACK during recovery retransmits the next hole.
+          this.retransmitHead();
+        } else {
+          this.recoverySeq = undefined;
+          this.cwnd = this.ssthresh;
+        }
+      } else if (this.cwnd < this.ssthresh) {
+        this.cwnd = Math.min(this.cwnd + segs, this.ssthresh);
       } else {
         this.cwndCnt += segs;
         if (this.cwndCnt >= this.cwnd) {
@@ -749,7 +759,7 @@ export class TcpSocket {
       if (finAcked) this.ourFinAcked();
     } else if (seg.payload.length === 0 && !(seg.flags & TCP_FIN) && !windowChanged && this.sndUna !== this.sndMax) {
       this.dupAcks++;
-      if (this.dupAcks === 3) this.fastRetransmit();
+      if (this.dupAcks === 3 && this.recoverySeq === undefined) this.fastRetransmit();
     }
     return true;
   }
@@ -1346,18 +1356,27 @@ export class TcpSocket {
     if (!this.rtx || this.rtx.kind === "probe") this.armRtx("rto", this.rto);
   }
 
+  /** Three duplicate ACKs: resend the first unacknowledged segment and enter recovery. */
   private fastRetransmit(): void {
     const flight = Math.ceil(seqDiff(this.sndMax, this.sndUna) / this.mss);
     this.ssthresh = Math.max(Math.floor(flight / 2), 2);
     this.cwnd = this.ssthresh;
+    this.recoverySeq = this.sndMax;
+    this.retransmitHead();
+  }
+
+  /** Resends the segment at snd_una with the flags it had. */
+  private retransmitHead(): void {
     this.rttSeq = undefined;
     const len = Math.min(this.mss, seqDiff(this.dataEnd(), this.sndUna));
-    if (len > 0) {
-      const payload = this.sendQ.slice(seqDiff(this.sndUna, this.sendQSeq), len);
-      let flags = TCP_ACK | TCP_PSH;
-      if (this.finQueued && seqAdd(this.sndUna, len) === this.finSeq) flags |= TCP_FIN;
-      this.emit({ flags, seq: this.sndUna, payload, rtx: true });
-    }
+    if (len <= 0) return;
+    const payload = this.sendQ.slice(seqDiff(this.sndUna, this.sendQSeq), len);
+    const end = seqAdd(this.sndUna, len);
+    let flags = TCP_ACK;
+    if (this.writeEnds.some((e) => after(e, this.sndUna) && !after(e, end))) flags |= TCP_PSH;
+    if (this.finQueued && end === this.finSeq && after(this.sndMax, this.finSeq)) flags |= TCP_FIN;
+    this.emit({ flags, seq: this.sndUna, payload, rtx: true });
+    this.armRtx("rto", this.rto);
   }
 
   // =====================================================================================
@@ -1417,8 +1436,12 @@ export class TcpSocket {
         if (this.sndUna !== this.sndMax) return;
         // tcp_write_wakeup: send what fits, else an ACK with an old sequence number.
         const avail = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
-        if (avail > 0) {
-          this.pushPending();
+        const unsent = seqDiff(this.dataEnd(), this.sndNxt);
+        if (avail > 0 && unsent > 0) {
+          const len = Math.min(avail, this.mss, unsent);
+          const payload = this.sendQ.slice(seqDiff(this.sndNxt, this.sendQSeq), len);
+          this.transmit(this.sndNxt, payload, TCP_ACK | TCP_PSH, false);
+          return;
         } else {
           this.emit({ flags: TCP_ACK, seq: seqAdd(this.sndUna, -1) });
         }
@@ -1440,6 +1463,7 @@ export class TcpSocket {
         this.cwndCnt = 0;
         this.rttSeq = undefined;
         this.retransmits++;
+        this.recoverySeq = undefined;
         // Go back: resend from the first unacknowledged byte (one segment, cwnd = 1).
         this.sndNxt = this.sndUna;
         this.rto = Math.min(this.rto * 2, TCP_RTO_MAX);
