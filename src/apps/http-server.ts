@@ -116,11 +116,10 @@ export class HttpServer {
   }
 
   /** @internal Builds the response to one request. */
-  respond(req: Request | undefined, peer: string): { bytes: Uint8Array; status: number; bodyLen: number; close: boolean } {
+  respond(req: Request | undefined): { bytes: Uint8Array; status: number; bodyLen: number; close: boolean } {
     const o = this.opts;
     const version = o.version ?? "nginx/1.22.1";
     const now = Math.floor(o.epochMicros(o.tcp.now()) / 1e6);
-    void peer;
     const head = (status: number, extra: [string, string][], close: boolean, contentType = "text/html", len?: number) => {
       let h = `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\nServer: ${version}\r\nDate: ${httpDate(now)}\r\n`;
       if (status !== 304) h += `Content-Type: ${contentType}\r\n`;
@@ -361,7 +360,7 @@ class HttpConnection {
     this.tcp.schedule(this.tcp.now() + delay, () => {
       this.busy = false;
       if (this.sock.state === "CLOSED") return;
-      const r = this.srv.respond(req, this.peer);
+      const r = this.srv.respond(req);
       this.sock.send(r.bytes);
       this.srv.requests++;
       this.served++;

@@ -17,13 +17,13 @@
  * Implemented: the full state machine, RFC 5961 challenge ACKs, MSS segmentation, Nagle
  * (Minshall) and TCP_NODELAY, PSH at write boundaries, FIN piggybacked on the last data
  * segment, retransmission timer (RTO ≥ 200 ms, backoff, tcp_retries2), fast retransmit on
- * three duplicate ACKs, slow start, zero-window probes, an out-of-order queue with SACK
+ * three duplicate ACKs with NewReno partial-ACK recovery, slow start, zero-window probes, an out-of-order queue with SACK
  * blocks, receive-window growth (tcp_grow_window, a simplified DRS), ephemeral ports as
  * __inet_hash_connect picks them, ICMP errors as tcp_v4_err maps them, the TOA option for
  * the real server's toa module, SNMP counters and an `ss` view.
  *
- * Not implemented: SACK-based recovery on the sender side (only dupacks and RTO), tail
- * loss probes, PAWS, path-MTU discovery, keepalives, urgent data, TCP Fast Open, ECN,
+ * Not implemented: SACK-based recovery on the sender side (SACK blocks are sent, not used),
+ * CUBIC (cwnd is Reno-like), tail loss probes, pacing, PAWS, path-MTU discovery, keepalives, urgent data, TCP Fast Open, ECN,
  * SYN cookies and the accept-queue limits.
  */
 export * from "./types.js";
