@@ -415,8 +415,10 @@ export class Printer {
   // ---- IPv4 (print-ip.c) --------------------------------------------------------------------
 
   private ip(off: number, length: number): void {
-    this.proto = "ip";
+    // The version is read before the protocol name changes (an ICMP-quoted header cut
+    // to nothing ends in ` [|icmp]`).
     const vhl = this.u8(off);
+    this.proto = "ip";
     if (vhl >> 4 !== 4) {
       this.p(vhl >> 4 === 6 ? "IP6, wrong link-layer encapsulation" : `IP${vhl >> 4}`);
       this.invalid();
@@ -1005,6 +1007,16 @@ export class Printer {
       const saved = this.push(ip, ipLen);
       this.ip(ip, ipLen);
       this.end = saved;
+      this.proto = "icmp";
+      // RFC 4884 multi-part extensions (ICMP_EXTD_MINLEN = 136): tcpdump probes for them.
+      if ((type === 3 || type === 11 || type === 12) && plen > 136) {
+        if (!this.has(off, 141)) { this.trunc(); return; }
+        const hlen = plen - 136;
+        if (this.u8(off + 5) === 0 && this.has(off + 136, hlen) && cksum(this.b, off + 136, off + 136 + hlen, 0) !== 0) return;
+        const ver = this.u8(off + 136) >> 4;
+        this.p(`\n\tICMP Multi-Part extension v${ver}`);
+        if (ver !== 2) { this.p(" packet not supported"); return; }
+      }
     }
   }
 
