@@ -71,7 +71,7 @@ export async function expandString(w: Word, env: ExpandEnv): Promise<string> {
 /** Expands a word into a pattern: a RegExp source where quoted characters match literally. */
 export async function expandPattern(w: Word, env: ExpandEnv): Promise<string> {
   const segs: Seg[] = [];
-  await expandParts(w.parts, env, segs, true);
+  await expandParts(w.parts, env, segs, false);
   return patternSource(segs.map((s) => ({ s: s.s, quoted: s.quoted })));
 }
 
@@ -175,7 +175,7 @@ async function expandParam(p: Extract<WordPart, { k: "param" }>, env: ExpandEnv,
     case "%%": {
       const v = value ?? "";
       const segs: Seg[] = [];
-      if (p.arg) await expandParts(p.arg.parts, env, segs, true);
+      if (p.arg) await expandParts(p.arg.parts, env, segs, false);
       const src = patternSource(segs.map((s) => ({ s: s.s, quoted: s.quoted })));
       value = trimPattern(v, src, p.op);
       break;

@@ -520,10 +520,9 @@ export class Shell implements ExpandEnv {
     if (tool) {
       // A builtin: its messages carry the shell's prefix (`x.sh: line 3: [: …`).
       const pfx = this.prefix();
-      const bio: ToolIo = { ...io, stderr: (s) => io.stderr(s.replace(/^(?=.)/gm, pfx)) };
+      const bio: ToolIo = { stdout: io.stdout, stderr: (s) => io.stderr(s.replace(/^(?=.)/gm, pfx)) };
       const status = await tool({ ...this.childCtx(argv, bio, env), shDialect: this.cfg.dialect } as ToolContext);
-      fds.input.consumeAll();
-      return status;
+        return status;
     }
     return this.runExternal(argv, io, env, fds);
   }
@@ -566,9 +565,19 @@ export class Shell implements ExpandEnv {
   ioFor(fds: Fds): ToolIo {
     const out = fds.out.get(1) ?? NULL_SINK;
     const err = fds.out.get(2) ?? NULL_SINK;
-    const stdin = fds.input.rest();
+    const input = fds.input;
     const io: ToolIo = { stdout: (s) => out.write(s), stderr: (s) => err.write(s) };
-    if (stdin !== undefined) io.stdin = stdin;
+    // A command consumes its standard input only if it reads it (`while read l; do ipvsadm …`).
+    if (input.rest() !== undefined) {
+      Object.defineProperty(io, "stdin", {
+        enumerable: true,
+        get: () => {
+          const text = input.rest();
+          input.consumeAll();
+          return text;
+        },
+      });
+    }
     return io;
   }
 
@@ -592,7 +601,6 @@ export class Shell implements ExpandEnv {
 
   private async runLocal(tool: Tool, argv: string[], io: ToolIo, env: Map<string, string>, fds: Fds): Promise<number> {
     const status = await tool(this.childCtx(argv, io, env));
-    fds.input.consumeAll();
     return status;
   }
 
@@ -615,8 +623,7 @@ export class Shell implements ExpandEnv {
     }
     const r = await this.cfg.runner(argv, io, env);
     if (r !== "not-found") {
-      fds.input.consumeAll();
-      return r;
+        return r;
     }
     const std = path === undefined || PATH_DIRS.has(dirname(path));
     const local = std ? this.cfg.tools[path === undefined ? name : basename(path)] : undefined;
@@ -656,8 +663,7 @@ export class Shell implements ExpandEnv {
       else if (b === "sh") dialect = this.cfg.binSh;
       else {
         const r = await this.cfg.runner([interp, ...(arg ? [arg] : []), path, ...argv.slice(1)], io, env);
-        fds.input.consumeAll();
-        if (r !== "not-found") return r;
+            if (r !== "not-found") return r;
         this.error(`${argv[0]}: ${interp}: bad interpreter: No such file or directory`, fds);
         return 126;
       }
@@ -669,7 +675,6 @@ export class Shell implements ExpandEnv {
       name: arg0,
       args: argv.slice(1),
     });
-    fds.input.consumeAll();
     return status;
   }
 
