@@ -221,14 +221,17 @@ class Loader {
     const es = this.entries(v, what);
     if (es === undefined) return undefined;
     const out = new Map<string, Val>();
+    const suggested = new Set<string>();
     for (const e of es) {
       if (known.includes(e.key)) { out.set(e.key, e.val); continue; }
       const near = closest(e.key, known);
+      if (near !== undefined) suggested.add(near);
       this.errAt(e.keyOff, e.val.path, `unknown field "${e.key}"`,
         near !== undefined ? `did you mean "${near}"?` : `known fields: ${known.join(", ")}`);
     }
     for (const r of required) {
-      if (!out.has(r)) this.err(v, `missing field "${r}"`);
+      // A misspelt required field is reported once, as unknown (with the hint).
+      if (!out.has(r) && !suggested.has(r)) this.err(v, `missing field "${r}"`);
     }
     return out;
   }
@@ -425,6 +428,8 @@ export function loadLab(text: string, fileName: string): LoadResult {
   const hosts = loadHosts(L, get("hosts"), segNames);
   const steps = loadSteps(L, get("steps"), declaredKeys(get("hosts")));
 
+  // Report in file order (sections are checked in an order of their own).
+  L.diags.sort((a, b) => a.line - b.line || a.column - b.column);
   if (L.diags.length > 0 || name === undefined || description === undefined || seed === undefined ||
       clockEpochUs === undefined || timezone === undefined) {
     if (L.diags.length === 0) L.errAt(0, "", "the lab file is incomplete");
