@@ -1,0 +1,264 @@
+#!/usr/bin/env node
+/**
+ * The `lvslab` command: a thin shell over src/lab. The only code that touches the real
+ * console, files and process exit status.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { buildLab, type BuiltLab } from "../lab/build.js";
+import { formatDiagnostic, loadLab } from "../lab/load.js";
+import { prompt, runCommand, runSteps } from "../lab/runner.js";
+import { standardSetup } from "../lab/setup.js";
+import { PcapWriter } from "../tools/tcpdump/index.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const PACKAGE_ROOT = resolve(here, "..", "..", "..");
+const DEFAULT_LAB = join(PACKAGE_ROOT, "labs", "lvs-nat.yaml");
+
+const USAGE = `Usage: lvslab <command> [options]
+
+Commands:
+  run [LAB]                     run a lab's steps and print the session (default: the seed's LVS-NAT lab)
+  exec LAB HOST -- CMD [ARG...]  run the lab's steps quietly, then one command on HOST
+  shell LAB [HOST]              run the lab's steps quietly, then an interactive prompt on HOST
+  labs                          list the labs that come with lvslab
+  help                          show this help
+
+Options:
+  --seed N        seed for every random choice (default: the lab's)
+  --pcap DIR      (run) write one pcap file per NIC: DIR/HOST-NIC.pcap
+  --trace         (run) print every dropped packet with its reason at the end
+  --stop-on-failure  (run) stop at the first failing step
+
+LAB is a path to a lab file, or the name of a bundled lab (e.g. lvs-nat, lvs-nat-no-gateway).
+`;
+
+interface Args {
+  cmd: string;
+  pos: string[];
+  rest: string[];
+  seed?: number;
+  pcap?: string;
+  trace: boolean;
+  stopOnFailure: boolean;
+}
+
+function parseArgs(argv: string[]): Args | string {
+  const a: Args = { cmd: argv[0] ?? "help", pos: [], rest: [], trace: false, stopOnFailure: false };
+  for (let i = 1; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === "--") {
+      a.rest = argv.slice(i + 1);
+      break;
+    }
+    if (x === "--seed") {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+$/.test(v)) return `lvslab: --seed needs a whole number, got ${v === undefined ? "nothing" : JSON.stringify(v)}`;
+      a.seed = Number(v);
+    } else if (x.startsWith("--seed=")) {
+      const v = x.slice(7);
+      if (!/^\d+$/.test(v)) return `lvslab: --seed needs a whole number, got ${JSON.stringify(v)}`;
+      a.seed = Number(v);
+    } else if (x === "--pcap") {
+      const v = argv[++i];
+      if (!v) return "lvslab: --pcap needs a directory";
+      a.pcap = v;
+    } else if (x === "--trace") a.trace = true;
+    else if (x === "--stop-on-failure") a.stopOnFailure = true;
+    else if (x.startsWith("-") && x !== "-") return `lvslab: unknown option ${x}\nTry 'lvslab help'.`;
+    else a.pos.push(x);
+  }
+  return a;
+}
+
+function resolveLab(name: string | undefined): string {
+  if (!name) return DEFAULT_LAB;
+  if (existsSync(name)) return name;
+  for (const cand of [join(PACKAGE_ROOT, "labs", name), join(PACKAGE_ROOT, "labs", `${name}.yaml`)]) if (existsSync(cand)) return cand;
+  return name;
+}
+
+function load(labArg: string | undefined, seed: number | undefined): BuiltLab | undefined {
+  const path = resolveLab(labArg);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    process.stderr.write(`lvslab: cannot read lab file ${path}: no such file\n`);
+    return undefined;
+  }
+  const r = loadLab(text, labArg && existsSync(labArg) ? labArg : path);
+  if (!r.ok) {
+    for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
+    process.stderr.write(`lvslab: ${r.diagnostics.length} problem${r.diagnostics.length === 1 ? "" : "s"} in ${path}\n`);
+    return undefined;
+  }
+  const lab = buildLab(r.lab, { seed, setupHost: standardSetup });
+  for (const w of lab.warnings) process.stderr.write(`lvslab: warning: ${w}\n`);
+  return lab;
+}
+
+function listLabs(): void {
+  const dir = join(PACKAGE_ROOT, "labs");
+  const walk = (d: string, prefix: string): void => {
+    for (const f of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (f.isDirectory()) walk(join(d, f.name), `${prefix}${f.name}/`);
+      else if (f.name.endsWith(".yaml")) {
+        const r = loadLab(readFileSync(join(d, f.name), "utf8"), f.name);
+        const desc = r.ok ? r.lab.description.split("\n")[0] : "(has problems)";
+        process.stdout.write(`${(prefix + f.name.replace(/\.yaml$/, "")).padEnd(32)} ${desc}\n`);
+      }
+    }
+  };
+  walk(dir, "");
+}
+
+function attachPcaps(lab: BuiltLab): () => Map<string, Uint8Array> {
+  const writers = new Map<string, PcapWriter>();
+  for (const [name, host] of lab.hosts) {
+    for (const nic of host.nics.values()) {
+      if (nic.isLoopback) continue;
+      const w = new PcapWriter({});
+      writers.set(`${name}-${nic.name}.pcap`, w);
+      host.capture.tap(nic.name, (f) => w.add(lab.world.epochUs + f.ts, f.frame));
+    }
+  }
+  return () => new Map([...writers].map(([k, w]) => [k, w.bytes()]));
+}
+
+async function cmdRun(a: Args): Promise<number> {
+  const lab = load(a.pos[0], a.seed);
+  if (!lab) return 2;
+  if (a.trace) lab.world.trace.recording = true;
+  const pcaps = a.pcap ? attachPcaps(lab) : undefined;
+  const report = await runSteps(lab, { out: (s) => process.stdout.write(s), stopOnFailure: a.stopOnFailure });
+  if (pcaps && a.pcap) {
+    mkdirSync(a.pcap, { recursive: true });
+    for (const [file, bytes] of pcaps()) writeFileSync(join(a.pcap, file), bytes);
+    process.stderr.write(`lvslab: wrote ${pcaps().size} pcap files to ${a.pcap}\n`);
+  }
+  if (a.trace || !report.ok) {
+    const drops = [...lab.world.trace.drops];
+    if (drops.length > 0) {
+      process.stderr.write("\nPackets dropped (host: reason  count):\n");
+      for (const [k, n] of drops) process.stderr.write(`  ${k}  ${n}\n`);
+    }
+  }
+  const failed = report.steps.filter((s) => !s.ok);
+  if (failed.length > 0) {
+    process.stderr.write(`\nlvslab: ${failed.length} of ${report.steps.length} steps failed:\n`);
+    for (const f of failed) process.stderr.write(`  ${f.description}: ${f.problems.join("; ")}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function cmdExec(a: Args): Promise<number> {
+  const [labArg, hostName] = a.pos;
+  if (!labArg || !hostName || a.rest.length === 0) {
+    process.stderr.write("Usage: lvslab exec LAB HOST -- CMD [ARG...]\n");
+    return 2;
+  }
+  const lab = load(labArg, a.seed);
+  if (!lab) return 2;
+  const host = lab.hosts.get(hostName);
+  if (!host) {
+    process.stderr.write(`lvslab: no host ${JSON.stringify(hostName)} in the lab (hosts: ${[...lab.hosts.keys()].join(", ")})\n`);
+    return 2;
+  }
+  await runSteps(lab, { out: () => undefined });
+  const line = a.rest.map(shellQuote).join(" ");
+  const r = await runCommand(host, line, { live: (s) => process.stdout.write(s) });
+  return r.exit;
+}
+
+function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+async function cmdShell(a: Args): Promise<number> {
+  const lab = load(a.pos[0], a.seed);
+  if (!lab) return 2;
+  let host = lab.hosts.get(a.pos[1] ?? "") ?? [...lab.hosts.values()][0];
+  if (!host) return 2;
+  if (a.pos[1] && !lab.hosts.has(a.pos[1])) {
+    process.stderr.write(`lvslab: no host ${JSON.stringify(a.pos[1])} in the lab\n`);
+    return 2;
+  }
+  await runSteps(lab, { out: () => undefined });
+  const stack: typeof host[] = [];
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true, historySize: 500 });
+  process.stdout.write(`lvslab shell: lab ${lab.spec.name}; hosts: ${[...lab.hosts.keys()].join(", ")}. "ssh HOST" switches, "exit" leaves.\n`);
+  const ask = (): Promise<string | undefined> =>
+    new Promise((res) => {
+      rl.question(prompt(host!), (ans) => res(ans));
+      rl.once("close", () => res(undefined));
+    });
+  for (;;) {
+    const line = await ask();
+    if (line === undefined) break;
+    const t = line.trim();
+    if (t === "") continue;
+    if (t === "exit" || t === "logout") {
+      const prev = stack.pop();
+      if (!prev) break;
+      process.stdout.write(`logout\nConnection to ${host!.name} closed.\n`);
+      host = prev;
+      continue;
+    }
+    const ssh = /^ssh\s+(?:root@)?(\S+)$/.exec(t);
+    if (ssh) {
+      const target = [...lab.hosts.values()].find((h) => h.name === ssh[1] || h.sysctl.get("kernel.hostname") === ssh[1]);
+      if (!target) {
+        process.stdout.write(`ssh: Could not resolve hostname ${ssh[1]}: Name or service not known\n`);
+        continue;
+      }
+      stack.push(host!);
+      host = target;
+      continue;
+    }
+    const r = await runCommand(host!, t, { live: (s) => process.stdout.write(s) });
+    if (r.io.text.length > 0 && !r.io.text.endsWith("\n")) process.stdout.write("\n");
+  }
+  rl.close();
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const a = parseArgs(argv);
+  if (typeof a === "string") {
+    process.stderr.write(a + "\n");
+    return 2;
+  }
+  switch (a.cmd) {
+    case "run":
+      return cmdRun(a);
+    case "exec":
+      return cmdExec(a);
+    case "shell":
+      return cmdShell(a);
+    case "labs":
+      listLabs();
+      return 0;
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(USAGE);
+      return 0;
+    default:
+      process.stderr.write(`lvslab: unknown command ${JSON.stringify(a.cmd)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`lvslab: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,912 @@
+/**
+ * A simulated Linux host: NICs, loopback, the routing table, the ARP neighbour table,
+ * IPv4 input / forward / output with netfilter hooks, ICMP, UDP and TCP endpoints, an
+ * optional IPVS engine at LOCAL_IN and FORWARD (where ip_vs hooks in), sysctls, a file
+ * system and the commands people type.
+ *
+ * The IPv4 path follows net/ipv4/ip_input.c, ip_forward.c and ip_output.c:
+ *   frame in -> taps -> (ARP | IPv4: header checks -> PREROUTING -> route input)
+ *     local:   INPUT -> IPVS in-path -> TCP/UDP/ICMP
+ *     forward: ip_forward gate -> route -> TTL -> redirect -> FORWARD -> IPVS out-path
+ *              -> POSTROUTING -> neighbour -> frame out
+ * Every packet that does not make it is counted with a reason and traced.
+ */
+import type { Micros } from "../sim/clock.js";
+import type { Rng } from "../sim/rng.js";
+import {
+  ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
+  ICMP_EXC_TTL, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
+  ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, emitArp, emitEthernet,
+  emitIcmp, emitIpv4, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
+  ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
+  natRewriteDst, natRewriteSrc, parseArp, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
+  type Ip4, type Mac,
+} from "../wire/index.js";
+import { TcpStack } from "../tcp/index.js";
+import { IpvsEngine } from "../ipvs/index.js";
+import type { CapturedFrame, CaptureSource, ErrnoName, HostForTools, Tool, ToolContext, ToolIo } from "../tools/types.js";
+import { NeighTable, type NeighParams } from "./neigh.js";
+import { Netfilter, type Decision, type Hook, type PacketInfo, type TableName } from "./netfilter.js";
+import { RouteTable, type Route } from "./route.js";
+import type { Segment, SegmentPort } from "./segment.js";
+import { SysctlTable } from "./sysctl.js";
+import { MemVfs, bytesText } from "./vfs.js";
+import type { World } from "./world.js";
+
+export interface NicAddr {
+  addr: Ip4;
+  plen: number;
+}
+
+export interface NicStats {
+  rxPackets: number;
+  rxBytes: number;
+  txPackets: number;
+  txBytes: number;
+  rxDropped: number;
+  txDropped: number;
+}
+
+export class Nic implements SegmentPort {
+  readonly addrs: NicAddr[] = [];
+  up = true;
+  promisc = 0;
+  segment: Segment | undefined;
+  readonly stats: NicStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxDropped: 0, txDropped: 0 };
+  readonly taps = new Set<(f: CapturedFrame) => void>();
+
+  constructor(
+    readonly host: Host,
+    readonly name: string,
+    public mac: Mac,
+    public mtu: number,
+    readonly index: number,
+  ) {}
+
+  get isLoopback(): boolean {
+    return this.name === "lo";
+  }
+
+  receive(frame: Uint8Array): void {
+    if (!this.up) return;
+    this.host.frameIn(this, frame);
+  }
+
+  tapFrame(frame: Uint8Array, dir: "in" | "out"): void {
+    if (this.taps.size === 0) return;
+    const f: CapturedFrame = { ts: this.host.world.now(), ifname: this.name, dir, frame };
+    for (const t of this.taps) t(f);
+  }
+
+  transmit(frame: Uint8Array): void {
+    if (!this.up) {
+      this.stats.txDropped++;
+      return;
+    }
+    this.stats.txPackets++;
+    this.stats.txBytes += frame.length;
+    this.tapFrame(frame, "out");
+    if (this.isLoopback) {
+      const copy = frame.slice();
+      this.host.world.queue.after(0, () => this.host.frameIn(this, copy, true));
+      return;
+    }
+    this.segment?.send(this, frame);
+  }
+}
+
+/** /proc/net/snmp "Ip:" counters lvslab keeps. */
+export interface IpCounters {
+  InReceives: number;
+  InHdrErrors: number;
+  InAddrErrors: number;
+  ForwDatagrams: number;
+  InUnknownProtos: number;
+  InDiscards: number;
+  InDelivers: number;
+  OutRequests: number;
+  OutDiscards: number;
+  OutNoRoutes: number;
+}
+
+export interface ProcessOptions {
+  env?: Map<string, string>;
+  /** Resolves when the process should stop (background captures). */
+  interrupt?: Promise<"SIGINT" | "SIGTERM">;
+}
+
+/** A route decision for output. */
+export interface OutRoute {
+  dev: Nic;
+  nextHop: Ip4;
+  src: Ip4;
+  local: boolean;
+  route?: Route;
+}
+
+type UdpHandler = (src: Ip4, sport: number, dst: Ip4, payload: Uint8Array) => void;
+type IcmpListener = (src: Ip4, dst: Ip4, icmp: Uint8Array, ttl: number, ipLen: number) => void;
+
+export class Host implements HostForTools {
+  [key: string]: unknown;
+  readonly nics = new Map<string, Nic>();
+  readonly routes = new RouteTable();
+  readonly sysctl = new SysctlTable();
+  readonly netfilter = new Netfilter();
+  readonly fs = new MemVfs();
+  readonly neigh: NeighTable;
+  readonly tcp: TcpStack;
+  ipvs: IpvsEngine | undefined;
+  readonly tools = new Map<string, Tool>();
+  readonly env = new Map<string, string>();
+  readonly ip: IpCounters = {
+    InReceives: 0, InHdrErrors: 0, InAddrErrors: 0, ForwDatagrams: 0, InUnknownProtos: 0, InDiscards: 0,
+    InDelivers: 0, OutRequests: 0, OutDiscards: 0, OutNoRoutes: 0,
+  };
+  readonly udpSockets = new Map<number, UdpHandler>();
+  readonly icmpListeners = new Set<IcmpListener>();
+  /** Redirect exceptions learnt from ICMP redirects: dst -> new gateway. */
+  readonly redirects = new Map<Ip4, Ip4>();
+  /** Minimal conntrack for MASQUERADE/SNAT: reply tuple key -> original source. */
+  private masq = new Map<string, { addr: Ip4; port: number }>();
+  private icmpPeers = new Map<Ip4, { tokens: number; last: Micros }>();
+  private redirectPeers = new Map<Ip4, { tokens: number; last: Micros; n: number }>();
+  private ipId: number;
+  readonly rng: Rng;
+  readonly capture: CaptureSource;
+  private nextIfIndex = 1;
+
+  constructor(
+    readonly world: World,
+    readonly name: string,
+  ) {
+    this.rng = world.rng.stream(`host:${name}`);
+    this.ipId = this.rng.below(65536);
+    this.fs.clock = () => world.epochUs + world.now();
+    this.sysctl.set("kernel.hostname", name);
+    const lo = this.addNic("lo", 0, 65536);
+    lo.addrs.push({ addr: 0x7f000001, plen: 8 });
+    this.neigh = new NeighTable({
+      queue: world.queue,
+      rng: world.rng.stream(`neigh:${name}`),
+      params: (dev) => this.neighParams(dev),
+      solicit: (dev, ip, unicastTo) => this.arpSolicit(dev, ip, unicastTo),
+    });
+    this.tcp = new TcpStack({
+      now: () => world.now(),
+      at: (t, fn) => world.queue.at(t, fn),
+      cancel: (h) => world.queue.cancel(h),
+      ipOutput: (src, dst, proto, payload) => this.ipOutput(src, dst, proto, payload, { df: true }),
+      sourceFor: (dst) => this.routeOutput(dst)?.src,
+      isLocal: (a) => this.isLocalAddr(a),
+      rng: world.rng.stream(`tcp:${name}`),
+      sysctl: (n) => this.sysctl.get(n),
+      wake: () => world.wake(),
+      routeMtu: (dst) => this.routeOutput(dst)?.dev.mtu,
+    });
+    this.capture = {
+      interfaces: () => [...this.nics.values()].sort((a, b) => a.index - b.index).map((n) => n.name),
+      tap: (ifname, listener) => {
+        const targets = ifname === "any" ? [...this.nics.values()] : [this.nics.get(ifname)].filter((n): n is Nic => !!n);
+        if (targets.length === 0) return "ENODEV";
+        for (const n of targets) {
+          n.taps.add(listener);
+          n.promisc++;
+        }
+        return () => {
+          for (const n of targets) {
+            n.taps.delete(listener);
+            n.promisc--;
+          }
+        };
+      },
+    };
+    this.sysctl.onChange = () => undefined;
+  }
+
+  // ---------------------------------------------------------------- configuration
+
+  addNic(name: string, mac: Mac, mtu = 1500): Nic {
+    const nic = new Nic(this, name, mac, mtu, this.nextIfIndex++);
+    this.nics.set(name, nic);
+    this.sysctl.addInterface(name);
+    return nic;
+  }
+
+  /** `ip addr add ADDR/PLEN dev DEV`: the address plus its connected route. */
+  addAddress(dev: string, addr: Ip4, plen: number): ErrnoName | undefined {
+    const nic = this.nics.get(dev);
+    if (!nic) return "ENODEV";
+    if (nic.addrs.some((a) => a.addr === addr && a.plen === plen)) return "EEXIST";
+    nic.addrs.push({ addr, plen });
+    if (plen < 32 && !nic.isLoopback) {
+      this.routes.add({ dst: addr, plen, dev, src: addr, metric: 0, proto: "kernel", scope: "link" });
+    }
+    return undefined;
+  }
+
+  removeAddress(dev: string, addr: Ip4, plen: number): ErrnoName | undefined {
+    const nic = this.nics.get(dev);
+    if (!nic) return "ENODEV";
+    const i = nic.addrs.findIndex((a) => a.addr === addr && a.plen === plen);
+    if (i < 0) return "EADDRNOTAVAIL";
+    nic.addrs.splice(i, 1);
+    this.routes.remove((r) => r.proto === "kernel" && r.dev === dev && r.src === addr);
+    return undefined;
+  }
+
+  enableIpvs(): IpvsEngine {
+    if (this.ipvs) return this.ipvs;
+    const rng = this.world.rng.stream(`ipvs:${this.name}`);
+    const engine = new IpvsEngine({
+      now: () => this.world.now(),
+      sourceFor: (dst) => this.routeOutput(dst)?.src,
+      isLocal: (a) => this.isLocalAddr(a),
+      isBroadcast: (a) => this.isBroadcastAddr(a),
+      log: (line) => this.klog(line),
+      random: () => rng.u32(),
+    });
+    this.ipvs = engine;
+    this.sysctl.addDelegate({
+      prefix: "net.ipv4.vs.",
+      get: (n) => engine.getSysctl(n),
+      set: (n, v) => engine.setSysctl(n, v),
+      names: () => engine.sysctlNames(),
+    });
+    return engine;
+  }
+
+  /** The kernel log (dmesg). */
+  readonly dmesg: string[] = [];
+  klog(line: string): void {
+    const t = this.world.now();
+    const s = Math.floor(t / 1e6);
+    const us = t % 1e6;
+    this.dmesg.push(`[${String(s).padStart(5, " ")}.${String(us).padStart(6, "0")}] ${line}`);
+  }
+
+  private neighParams(dev: string): NeighParams {
+    const g = (k: string, d: number) => this.sysctl.getInt(`net.ipv4.neigh.default.${k}`, d);
+    return {
+      baseReachable: g("base_reachable_time_ms", 30000) * 1000,
+      delayFirstProbe: g("delay_first_probe_time", 5) * 1_000_000,
+      retrans: g("retrans_time_ms", 1000) * 1000,
+      ucastSolicit: g("ucast_solicit", 3),
+      mcastSolicit: g("mcast_solicit", 3),
+    };
+  }
+
+  conf(dev: string, key: string): number {
+    return this.sysctl.getInt(`net.ipv4.conf.${dev}.${key}`, 0);
+  }
+
+  get forwarding(): boolean {
+    return this.sysctl.getInt("net.ipv4.ip_forward") !== 0;
+  }
+
+  // ---------------------------------------------------------------- addresses
+
+  isLocalAddr(a: Ip4): boolean {
+    if (a >>> 24 === 127) return true;
+    for (const n of this.nics.values()) for (const x of n.addrs) if (x.addr === a) return true;
+    return false;
+  }
+
+  isBroadcastAddr(a: Ip4): boolean {
+    if (a === IP4_BROADCAST) return true;
+    for (const n of this.nics.values()) for (const x of n.addrs) if (x.plen < 31 && broadcastOf(x.addr, x.plen) === a) return true;
+    return false;
+  }
+
+  /** inet_select_addr: an address of `dev` on the same subnet as `to`, else its primary. */
+  selectAddr(dev: Nic, to: Ip4): Ip4 | undefined {
+    for (const a of dev.addrs) if (a.plen < 32 && sameSubnet(a.addr, to, a.plen)) return a.addr;
+    for (const a of dev.addrs) if (a.addr >>> 24 !== 127) return a.addr;
+    for (const n of this.nics.values()) if (!n.isLoopback) for (const a of n.addrs) return a.addr;
+    return dev.addrs[0]?.addr;
+  }
+
+  /** Output route for locally generated packets (ip_route_output_key). */
+  routeOutput(dst: Ip4): OutRoute | undefined {
+    if (this.isLocalAddr(dst)) {
+      const lo = this.nics.get("lo")!;
+      return { dev: lo, nextHop: dst, src: dst, local: true };
+    }
+    if (dst === IP4_BROADCAST) {
+      const dev = [...this.nics.values()].find((n) => !n.isLoopback && n.up && n.addrs.length > 0);
+      if (!dev) return undefined;
+      return { dev, nextHop: dst, src: this.selectAddr(dev, dst)!, local: false };
+    }
+    const r = this.routes.lookup(dst, (x) => this.nics.get(x.dev)?.up === true);
+    if (!r) return undefined;
+    const dev = this.nics.get(r.dev)!;
+    let nextHop = r.gateway ?? dst;
+    const redirected = this.redirects.get(dst);
+    if (redirected !== undefined) nextHop = redirected;
+    const src = r.src ?? this.selectAddr(dev, r.gateway ?? dst);
+    if (src === undefined) return undefined;
+    return { dev, nextHop, src, local: false, route: r };
+  }
+
+  // ---------------------------------------------------------------- frames in
+
+  frameIn(nic: Nic, frame: Uint8Array, fromLoopback = false): void {
+    nic.stats.rxPackets++;
+    nic.stats.rxBytes += frame.length;
+    if (!fromLoopback) nic.tapFrame(frame, "in");
+    if (frame.length < ETH_HLEN) {
+      this.dropPkt(nic, "frame shorter than an Ethernet header", frame);
+      return;
+    }
+    const dstMac = readMac(frame, 0);
+    if (!nic.isLoopback && dstMac !== nic.mac && (frame[0]! & 1) === 0) {
+      // PACKET_OTHERHOST: seen by a promiscuous capture, then discarded by the stack.
+      return;
+    }
+    const type = (frame[12]! << 8) | frame[13]!;
+    if (type === ETHERTYPE_ARP) this.arpIn(nic, frame.subarray(ETH_HLEN));
+    else if (type === ETHERTYPE_IPV4) this.ipIn(nic, frame.subarray(ETH_HLEN));
+    else nic.stats.rxDropped++;
+  }
+
+  private dropPkt(nic: Nic | undefined, reason: string, bytes?: Uint8Array): void {
+    if (nic) nic.stats.rxDropped++;
+    this.world.trace.drop(this.world.now(), this.name, reason, bytes, nic?.name);
+  }
+
+  private drop(reason: string, bytes?: Uint8Array, ifname?: string): void {
+    this.world.trace.drop(this.world.now(), this.name, reason, bytes, ifname);
+  }
+
+  private note(kind: "forward" | "deliver" | "ipvs" | "icmp" | "note" | "tx", text: string, bytes?: Uint8Array, ifname?: string): void {
+    const tr = this.world.trace;
+    if (tr.recording) tr.record({ t: this.world.now(), host: this.name, kind, ifname, bytes: bytes?.slice(), text });
+  }
+
+  // ---------------------------------------------------------------- ARP
+
+  private arpIn(nic: Nic, body: Uint8Array): void {
+    const r = parseArp(body);
+    if (!r.ok) {
+      this.dropPkt(nic, `malformed ARP (${r.error})`, body);
+      return;
+    }
+    const a = r.value;
+    if (a.spa === 0 && a.op === ARP_REQUEST) return; // duplicate address probe: no learning
+    const forUs = this.arpTargetOk(nic, a.tpa, a.spa);
+    if (a.op === ARP_REQUEST) {
+      if (forUs) {
+        this.neigh.learn(nic.name, a.spa, a.sha, "request-for-us");
+        const reply = emitArp({ op: ARP_REPLY, sha: nic.mac, spa: a.tpa, tha: a.sha, tpa: a.spa });
+        nic.transmit(emitEthernet({ dst: a.sha, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: reply }, { pad: false }));
+      } else {
+        this.neigh.learn(nic.name, a.spa, a.sha, "other");
+      }
+    } else if (a.op === ARP_REPLY) {
+      this.neigh.learn(nic.name, a.spa, a.sha, "reply");
+    }
+  }
+
+  /** arp_ignore (net/ipv4/arp.c arp_ignore()): should `nic` answer for `tip`? */
+  private arpTargetOk(nic: Nic, tip: Ip4, sip: Ip4): boolean {
+    if (!this.isLocalAddr(tip) || tip >>> 24 === 127) return false;
+    const mode = Math.max(this.conf("all", "arp_ignore"), this.conf(nic.name, "arp_ignore"));
+    switch (mode) {
+      case 0:
+        return true;
+      case 1:
+        return nic.addrs.some((x) => x.addr === tip);
+      case 2:
+        return nic.addrs.some((x) => x.addr === tip && sameSubnet(x.addr, sip, x.plen));
+      case 8:
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  /** Send an ARP request (broadcast, or a unicast probe to a known MAC). */
+  private arpSolicit(dev: string, ip: Ip4, unicastTo: Mac | undefined): void {
+    const nic = this.nics.get(dev);
+    if (!nic || nic.isLoopback) return;
+    const spa = this.selectAddr(nic, ip) ?? 0;
+    const req = emitArp({ op: ARP_REQUEST, sha: nic.mac, spa, tha: 0, tpa: ip });
+    nic.transmit(emitEthernet({ dst: unicastTo ?? MAC_BROADCAST, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: req }, { pad: false }));
+  }
+
+  // ---------------------------------------------------------------- IPv4 input
+
+  private ipIn(nic: Nic, raw: Uint8Array): void {
+    this.ip.InReceives++;
+    if (raw.length < 20 || ip4Version(raw) !== 4 || ip4HeaderLen(raw) < 20 || raw.length < ip4HeaderLen(raw)) {
+      this.ip.InHdrErrors++;
+      this.dropPkt(nic, "IPv4 header malformed or truncated", raw);
+      return;
+    }
+    const tot = ip4TotalLen(raw);
+    if (tot > raw.length || tot < ip4HeaderLen(raw)) {
+      this.ip.InHdrErrors++;
+      this.dropPkt(nic, "IPv4 total length does not fit the frame", raw);
+      return;
+    }
+    if (!ipv4ChecksumOk(raw)) {
+      this.ip.InHdrErrors++;
+      this.dropPkt(nic, "IPv4 header checksum is wrong", raw);
+      return;
+    }
+    let pkt = raw.subarray(0, tot);
+    let mark = 0;
+    if (!this.netfilter.empty()) {
+      const pre = this.hook("mangle", "PREROUTING", pkt, nic.name, "");
+      if (pre.mark !== undefined) mark = pre.mark;
+      this.unmasquerade(pkt);
+    }
+    const dst = ip4Dst(pkt);
+    if (this.isLocalAddr(dst) || this.isBroadcastAddr(dst) || isMulticastIp4(dst)) {
+      this.localIn(nic, pkt, mark);
+    } else {
+      this.forward(nic, pkt, mark);
+    }
+  }
+
+  private hook(table: TableName, hook: Hook, pkt: Uint8Array, inIf: string, outIf: string): Decision {
+    return this.netfilter.evaluate(table, hook, packetInfo(pkt, inIf, outIf));
+  }
+
+  private localIn(nic: Nic, pkt: Uint8Array, mark: number): void {
+    if (!this.netfilter.empty()) {
+      const d = this.hook("filter", "INPUT", pkt, nic.name, "");
+      if (d.verdict === "DROP" || d.verdict === "REJECT") {
+        this.drop(`dropped by iptables ${d.where}`, pkt, nic.name);
+        if (d.verdict === "REJECT") this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, nic);
+        return;
+      }
+    }
+    if (this.ipvs && ip4IsFragment(pkt) === false) {
+      this.ipvs.poll(this.world.now());
+      const v = this.ipvs.localIn(pkt, { inIf: nic.name, fwmark: mark });
+      switch (v.action) {
+        case "accept":
+          pkt = v.packet;
+          break;
+        case "stolen":
+          for (const x of v.out) {
+            this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name);
+            this.ipvsXmit(x.packet, x.nextHop);
+          }
+          return;
+        case "drop":
+          this.drop(`IPVS: ${v.reason}`, pkt, nic.name);
+          for (const x of v.out ?? []) this.ipvsXmit(x.packet, x.nextHop);
+          return;
+      }
+    }
+    this.deliver(nic, pkt);
+  }
+
+  private deliver(nic: Nic, pkt: Uint8Array): void {
+    const hl = ip4HeaderLen(pkt);
+    const src = ip4Src(pkt);
+    const dst = ip4Dst(pkt);
+    if (ip4IsFragment(pkt)) {
+      this.ip.InDiscards++;
+      this.drop("IPv4 fragment (reassembly is not modelled)", pkt, nic.name);
+      return;
+    }
+    const l4 = pkt.subarray(hl);
+    this.ip.InDelivers++;
+    switch (ip4Proto(pkt)) {
+      case IPPROTO_TCP:
+        this.note("deliver", "delivered to TCP", pkt, nic.name);
+        if (l4.length >= 14 && (l4[13]! & 0x10) !== 0) this.confirmNeighbour(src);
+        this.tcp.input(src, dst, l4);
+        return;
+      case IPPROTO_UDP:
+        this.udpIn(nic, pkt, l4, src, dst);
+        return;
+      case IPPROTO_ICMP:
+        this.icmpIn(nic, pkt, l4, src, dst);
+        return;
+      default:
+        this.ip.InUnknownProtos++;
+        this.drop(`no handler for IP protocol ${ip4Proto(pkt)}`, pkt, nic.name);
+        this.icmpSend(pkt, ICMP_DEST_UNREACH, 2, 0, nic);
+    }
+  }
+
+  /** TCP forward progress confirms the neighbour the route to `peer` uses (dst_confirm). */
+  private confirmNeighbour(peer: Ip4): void {
+    const r = this.routeOutput(peer);
+    if (r && !r.local) this.neigh.confirm(r.dev.name, r.nextHop);
+  }
+
+  private udpIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array, src: Ip4, dst: Ip4): void {
+    if (l4.length < 8) {
+      this.drop("UDP header truncated", pkt, nic.name);
+      return;
+    }
+    const sport = (l4[0]! << 8) | l4[1]!;
+    const dport = (l4[2]! << 8) | l4[3]!;
+    const h = this.udpSockets.get(dport);
+    if (h) {
+      h(src, sport, dst, l4.subarray(8));
+      return;
+    }
+    this.drop(`UDP port ${dport} unreachable`, pkt, nic.name);
+    if (!this.isBroadcastAddr(dst) && !isMulticastIp4(dst)) this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, nic);
+  }
+
+  private icmpIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array, src: Ip4, dst: Ip4): void {
+    const r = parseIcmp(l4);
+    if (!r.ok) {
+      this.drop(`malformed ICMP (${r.error})`, pkt, nic.name);
+      return;
+    }
+    const m = r.value;
+    for (const l of this.icmpListeners) l(src, dst, l4, ip4Ttl(pkt), pkt.length);
+    if (m.type === ICMP_ECHO) {
+      if (this.sysctl.getInt("net.ipv4.icmp_echo_ignore_all") !== 0) return;
+      if (this.isBroadcastAddr(dst) && this.sysctl.getInt("net.ipv4.icmp_echo_ignore_broadcasts") !== 0) return;
+      const reply = emitIcmp({ type: ICMP_ECHOREPLY, code: 0, rest: m.rest, payload: m.payload });
+      const from = this.isLocalAddr(dst) ? dst : this.routeOutput(src)?.src ?? dst;
+      this.ipOutput(from, src, IPPROTO_ICMP, reply, { tos: pkt[1]! });
+      return;
+    }
+    if (m.type === ICMP_REDIRECT) {
+      this.redirectIn(nic, src, m.rest >>> 0, m.payload);
+      return;
+    }
+    if (icmpIsError(m.type) && m.payload.length >= 28) {
+      const inner = m.payload;
+      if (ip4Proto(inner) === IPPROTO_TCP) this.tcp.icmpError(m.type, m.code, inner);
+    }
+  }
+
+  /** ICMP redirect (ip_rt_redirect): accepted only as the current gateway's advice. */
+  private redirectIn(nic: Nic, from: Ip4, newGw: Ip4, inner: Uint8Array): void {
+    if (inner.length < 20) return;
+    const accept = this.forwarding
+      ? this.conf("all", "accept_redirects") !== 0 && this.conf(nic.name, "accept_redirects") !== 0
+      : this.conf("all", "accept_redirects") !== 0 || this.conf(nic.name, "accept_redirects") !== 0;
+    if (!accept) return;
+    const target = readIp4(inner, 16);
+    const cur = this.routeOutput(target);
+    if (!cur || cur.nextHop !== from || cur.dev !== nic) return;
+    if (!nic.addrs.some((a) => sameSubnet(a.addr, newGw, a.plen))) return;
+    this.redirects.set(target, newGw);
+    this.note("icmp", `accepted ICMP redirect from ${formatIp4(from)}: ${formatIp4(target)} via ${formatIp4(newGw)}`);
+  }
+
+  // ---------------------------------------------------------------- forwarding
+
+  private forward(nic: Nic, pkt: Uint8Array, mark: number): void {
+    const src = ip4Src(pkt);
+    const dst = ip4Dst(pkt);
+    if (!this.forwarding) {
+      this.ip.InAddrErrors++;
+      this.drop(`not addressed to ${this.name} and net.ipv4.ip_forward is 0`, pkt, nic.name);
+      return;
+    }
+    const rt = this.routeOutput(dst);
+    if (!rt || rt.local) {
+      this.drop(`no route to ${formatIp4(dst)}`, pkt, nic.name);
+      this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_NET_UNREACH, 0, nic);
+      return;
+    }
+    if (ip4Ttl(pkt) <= 1) {
+      this.drop("TTL expired in transit", pkt, nic.name);
+      this.icmpSend(pkt, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, nic);
+      return;
+    }
+    // A forwarded packet leaving by the interface it came in on: tell the sender (ip_forward
+    // -> ip_rt_send_redirect) when send_redirects allows it.
+    if (rt.dev === nic && (this.conf("all", "send_redirects") !== 0 || this.conf(nic.name, "send_redirects") !== 0)) {
+      this.sendRedirect(pkt, rt.nextHop, nic);
+    }
+    pkt = pkt.slice();
+    ip4DecTtl(pkt);
+    if (!this.netfilter.empty()) {
+      const d = this.hook("filter", "FORWARD", pkt, nic.name, rt.dev.name);
+      if (d.verdict === "DROP" || d.verdict === "REJECT") {
+        this.drop(`dropped by iptables ${d.where}`, pkt, nic.name);
+        return;
+      }
+    }
+    let ipvsHandled = false;
+    if (this.ipvs) {
+      this.ipvs.poll(this.world.now());
+      const v = this.ipvs.forward(pkt, { inIf: nic.name, fwmark: mark });
+      if (v.action === "drop") {
+        this.drop(`IPVS: ${v.reason}`, pkt, nic.name);
+        for (const x of v.out ?? []) this.ipvsXmit(x.packet, x.nextHop);
+        return;
+      }
+      if (v.action === "stolen") {
+        for (const x of v.out) this.ipvsXmit(x.packet, x.nextHop);
+        return;
+      }
+      if (v.packet !== pkt || v.note) {
+        ipvsHandled = true;
+        this.note("ipvs", v.note ?? "IPVS rewrote the reply", v.packet, nic.name);
+      }
+      pkt = v.packet;
+    }
+    this.ip.ForwDatagrams++;
+    this.note("forward", `forwarded from ${nic.name} to ${rt.dev.name} via ${formatIp4(rt.nextHop)}`, pkt, nic.name);
+    // After an IPVS SNAT the route is looked up again (snat_reroute); the destination did not change.
+    this.postRouting(pkt, rt, src, ipvsHandled);
+  }
+
+  private sendRedirect(pkt: Uint8Array, gw: Ip4, nic: Nic): void {
+    // ip_rt_send_redirect: the first redirect goes at once, then with exponential backoff
+    // (ip_rt_redirect_load << n), at most ip_rt_redirect_number (9) before silence.
+    const src = ip4Src(pkt);
+    const now = this.world.now();
+    let p = this.redirectPeers.get(src);
+    if (!p) {
+      p = { tokens: 0, last: 0, n: 0 };
+      this.redirectPeers.set(src, p);
+    }
+    if (p.n > 0 && now - p.last > 20_000 * 512) p.n = 0; // ip_rt_redirect_silence
+    if (p.n >= 9) return;
+    if (p.n > 0 && now < p.last + (20_000 << p.n)) return;
+    p.n++;
+    p.last = now;
+    this.icmpSend(pkt, ICMP_REDIRECT, ICMP_REDIR_HOST, icmpRedirectRest(gw), nic);
+  }
+
+  /** Packets IPVS transmits: routed by destination or handed to an explicit next hop (DR). */
+  private ipvsXmit(pkt: Uint8Array, nextHop: Ip4 | undefined): void {
+    const dst = ip4Dst(pkt);
+    const rt = this.routeOutput(nextHop ?? dst);
+    if (!rt) {
+      this.ip.OutNoRoutes++;
+      this.drop(`IPVS: no route to ${formatIp4(nextHop ?? dst)}`, pkt);
+      return;
+    }
+    if (rt.local) {
+      // A local real server: deliver to ourselves.
+      this.world.queue.after(0, () => this.deliver(rt.dev, pkt));
+      return;
+    }
+    this.transmitIp(pkt, rt.dev, nextHop ?? rt.nextHop);
+  }
+
+  // ---------------------------------------------------------------- output
+
+  /** A locally generated packet (ip_queue_xmit / ip_push_pending_frames). */
+  ipOutput(src: Ip4, dst: Ip4, proto: number, payload: Uint8Array, opts: { tos?: number; ttl?: number; df?: boolean; id?: number } = {}): boolean {
+    const rt = this.routeOutput(dst);
+    if (!rt) {
+      this.ip.OutNoRoutes++;
+      this.drop(`no route to ${formatIp4(dst)} (Network is unreachable)`);
+      return false;
+    }
+    this.ip.OutRequests++;
+    const id = opts.id ?? this.nextId(proto, opts.df ?? false, payload);
+    const pkt = emitIpv4(
+      { tos: opts.tos ?? 0, id, df: opts.df ?? false, ttl: opts.ttl ?? this.sysctl.getInt("net.ipv4.ip_default_ttl", 64), protocol: proto, src, dst },
+      payload,
+    );
+    if (!this.netfilter.empty()) {
+      const d = this.hook("filter", "OUTPUT", pkt, "", rt.dev.name);
+      if (d.verdict === "DROP" || d.verdict === "REJECT") {
+        this.drop(`dropped by iptables ${d.where}`, pkt);
+        return false;
+      }
+    }
+    this.postRouting(pkt, rt, src, false);
+    return true;
+  }
+
+  /** IP ids: 0 for a DF SYN-ACK (no socket yet), otherwise a per-host counter. */
+  private nextId(proto: number, df: boolean, payload: Uint8Array): number {
+    if (df && proto === IPPROTO_TCP && payload.length >= 14 && (payload[13]! & 0x12) === 0x12) return 0;
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return this.ipId;
+  }
+
+  private postRouting(pkt: Uint8Array, rt: OutRoute, origSrc: Ip4, ipvsHandled: boolean): void {
+    if (!ipvsHandled && !rt.local && !this.netfilter.empty()) {
+      const d = this.hook("nat", "POSTROUTING", pkt, "", rt.dev.name);
+      if (d.verdict === "MASQUERADE" || d.verdict === "SNAT") {
+        const to = d.verdict === "SNAT" ? parseToSource(d.args?.["to-source"]) : this.selectAddr(rt.dev, rt.nextHop);
+        if (to !== undefined && to !== origSrc) this.masquerade(pkt, to);
+      }
+    }
+    this.transmitIp(pkt, rt.dev, rt.nextHop);
+  }
+
+  /** SNAT with a remembered reply mapping (the part of conntrack MASQUERADE needs). */
+  private masquerade(pkt: Uint8Array, to: Ip4): void {
+    const proto = ip4Proto(pkt);
+    const hl = ip4HeaderLen(pkt);
+    const sport = proto === IPPROTO_TCP || proto === IPPROTO_UDP ? (pkt[hl]! << 8) | pkt[hl + 1]! : 0;
+    const dport = proto === IPPROTO_TCP || proto === IPPROTO_UDP ? (pkt[hl + 2]! << 8) | pkt[hl + 3]! : 0;
+    const orig = ip4Src(pkt);
+    this.masq.set(`${proto}|${ip4Dst(pkt)}|${dport}|${to}|${sport}`, { addr: orig, port: sport });
+    natRewriteSrc(pkt, to, sport);
+    this.note("note", `MASQUERADE: source ${formatIp4(orig)} -> ${formatIp4(to)}`, pkt);
+  }
+
+  private unmasquerade(pkt: Uint8Array): void {
+    if (this.masq.size === 0) return;
+    const proto = ip4Proto(pkt);
+    const hl = ip4HeaderLen(pkt);
+    const sport = (pkt[hl]! << 8) | pkt[hl + 1]!;
+    const dport = (pkt[hl + 2]! << 8) | pkt[hl + 3]!;
+    const m = this.masq.get(`${proto}|${ip4Src(pkt)}|${sport}|${ip4Dst(pkt)}|${dport}`);
+    if (m) natRewriteDst(pkt, m.addr, m.port);
+  }
+
+  /** Resolve the next hop and put the frame on the wire. */
+  transmitIp(pkt: Uint8Array, dev: Nic, nextHop: Ip4): void {
+    if (dev.isLoopback) {
+      dev.transmit(emitEthernet({ dst: 0, src: 0, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));
+      return;
+    }
+    if (pkt.length > dev.mtu) {
+      this.ip.OutDiscards++;
+      this.drop(`packet of ${pkt.length} bytes exceeds the MTU ${dev.mtu} of ${dev.name}`, pkt, dev.name);
+      return;
+    }
+    if (nextHop === IP4_BROADCAST || this.isBroadcastAddr(nextHop)) {
+      dev.transmit(emitEthernet({ dst: MAC_BROADCAST, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));
+      return;
+    }
+    this.neigh.resolve(dev.name, nextHop, (mac) => {
+      if (mac === undefined) {
+        this.ip.OutDiscards++;
+        this.drop(`ARP for ${formatIp4(nextHop)} on ${dev.name} got no answer`, pkt, dev.name);
+        if (!this.isLocalAddr(ip4Src(pkt))) this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, undefined);
+        else if (ip4Proto(pkt) === IPPROTO_TCP) this.tcp.icmpError(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, pkt);
+        return;
+      }
+      dev.transmit(emitEthernet({ dst: mac, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));
+    });
+  }
+
+  /**
+   * icmp_send: never about ICMP errors, fragments after the first, broadcasts or multicasts;
+   * rate limited per destination for error types (icmp_ratelimit, burst 6).
+   */
+  icmpSend(orig: Uint8Array, type: number, code: number, rest: number, inNic: Nic | undefined): void {
+    const osrc = ip4Src(orig);
+    const odst = ip4Dst(orig);
+    if (ip4IsFragment(orig) && ((orig[6]! & 0x1f) | orig[7]!) !== 0) return;
+    if (osrc === 0 || this.isBroadcastAddr(odst) || isMulticastIp4(odst) || isMulticastIp4(osrc)) return;
+    if (ip4Proto(orig) === IPPROTO_ICMP) {
+      const hl = ip4HeaderLen(orig);
+      if (orig.length > hl && icmpIsError(orig[hl]!) ) return;
+    }
+    if (type !== ICMP_REDIRECT && !this.icmpRateOk(osrc)) {
+      this.drop("ICMP error suppressed by icmp_ratelimit", orig);
+      return;
+    }
+    const src = this.isLocalAddr(odst) ? odst : this.routeOutput(osrc)?.src ?? (inNic ? this.selectAddr(inNic, osrc) : undefined);
+    if (src === undefined) return;
+    const msg = icmpError(type, code, orig, rest);
+    const tos = ((orig[1]! & 0x1e) | 0xc0) & 0xff;
+    this.note("icmp", `ICMP type ${type} code ${code} to ${formatIp4(osrc)}`);
+    this.ipOutput(src, osrc, IPPROTO_ICMP, msg, { tos, id: this.rng.below(65536) });
+  }
+
+  private icmpRateOk(dst: Ip4): boolean {
+    if (this.isLocalAddr(dst)) return true;
+    const timeout = this.sysctl.getInt("net.ipv4.icmp_ratelimit", 1000) * 1000;
+    if (timeout === 0) return true;
+    const now = this.world.now();
+    let p = this.icmpPeers.get(dst);
+    if (!p) {
+      p = { tokens: 0, last: now - 60_000_000 };
+      this.icmpPeers.set(dst, p);
+    }
+    let token = p.tokens + (now - p.last);
+    p.last = now;
+    if (token > 6 * timeout) token = 6 * timeout;
+    let ok = false;
+    if (token >= timeout) {
+      token -= timeout;
+      ok = true;
+    }
+    p.tokens = token;
+    return ok;
+  }
+
+  // ---------------------------------------------------------------- UDP sending (apps)
+
+  udpSend(src: Ip4 | undefined, sport: number, dst: Ip4, dport: number, payload: Uint8Array): boolean {
+    const rt = this.routeOutput(dst);
+    if (!rt) return false;
+    const s = src ?? rt.src;
+    const l4 = new Uint8Array(8 + payload.length);
+    l4[0] = sport >> 8; l4[1] = sport & 255; l4[2] = dport >> 8; l4[3] = dport & 255;
+    l4[4] = l4.length >> 8; l4[5] = l4.length & 255;
+    l4.set(payload, 8);
+    // Checksum over the pseudo header.
+    let sum = (s >>> 16) + (s & 0xffff) + (dst >>> 16) + (dst & 0xffff) + IPPROTO_UDP + l4.length;
+    for (let i = 0; i < l4.length; i += 2) sum += (l4[i]! << 8) | (l4[i + 1] ?? 0);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    const c = ~sum & 0xffff || 0xffff;
+    l4[6] = c >> 8; l4[7] = c & 255;
+    return this.ipOutput(s, dst, IPPROTO_UDP, l4, { df: true });
+  }
+
+  // ---------------------------------------------------------------- processes
+
+  /** Run a command line (argv) as a process on this host; resolves to its exit status. */
+  async exec(argv: string[], io: ToolIo, opts: ProcessOptions = {}): Promise<number | "not-found"> {
+    const name = argv[0] ?? "";
+    const base = name.includes("/") ? name.slice(name.lastIndexOf("/") + 1) : name;
+    const tool = this.tools.get(name) ?? this.tools.get(base);
+    if (!tool) return "not-found";
+    const ctx = this.makeContext(argv, io, opts);
+    return tool(ctx);
+  }
+
+  makeContext(argv: readonly string[], io: ToolIo, opts: ProcessOptions = {}): ToolContext {
+    const world = this.world;
+    let interrupted = false;
+    const intr = (opts.interrupt ?? new Promise<"SIGINT" | "SIGTERM">(() => undefined)).then((s) => {
+      interrupted = true;
+      return s;
+    });
+    const env = opts.env ?? new Map([...this.env]);
+    const host = this;
+    const ctx: ToolContext = {
+      argv,
+      io,
+      env,
+      host: this,
+      now: () => world.now(),
+      epochMicros: (t) => world.epochUs + t,
+      sleep: (us) =>
+        new Promise<void>((resolve) => {
+          world.queue.after(us, () => {
+            resolve();
+            world.wake();
+          });
+        }),
+      interrupted: intr,
+      isInterrupted: () => interrupted,
+      run: async (av: string[], io2: ToolIo, env2?: Map<string, string>) => {
+        const r = await host.exec(av, io2, { env: env2 ?? env, interrupt: opts.interrupt });
+        if (r === "not-found") {
+          const { commandNotFound } = await import("../tools/sh/runner.js");
+          return commandNotFound(io2);
+        }
+        return r;
+      },
+    };
+    return ctx;
+  }
+
+  /** Read a file of this host as text (undefined when missing). */
+  readText(path: string): string | undefined {
+    const r = this.fs.read(path);
+    return typeof r === "string" ? undefined : bytesText(r);
+  }
+}
+
+function packetInfo(pkt: Uint8Array, inIf: string, outIf: string): PacketInfo {
+  const proto = ip4Proto(pkt);
+  const hl = ip4HeaderLen(pkt);
+  const ports = (proto === IPPROTO_TCP || proto === IPPROTO_UDP) && pkt.length >= hl + 4;
+  return {
+    proto,
+    src: ip4Src(pkt),
+    dst: ip4Dst(pkt),
+    sport: ports ? (pkt[hl]! << 8) | pkt[hl + 1]! : 0,
+    dport: ports ? (pkt[hl + 2]! << 8) | pkt[hl + 3]! : 0,
+    inIf,
+    outIf,
+    length: pkt.length,
+  };
+}
+
+function parseToSource(s: string | undefined): Ip4 | undefined {
+  if (!s) return undefined;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(s);
+  if (!m) return undefined;
+  return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
+}

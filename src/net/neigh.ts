@@ -1,0 +1,258 @@
+/**
+ * The ARP neighbour table (net/core/neighbour.c, net/ipv4/arp.c), per interface.
+ *
+ * States as `ip neigh` prints them: INCOMPLETE (resolving, packets queued), REACHABLE
+ * (confirmed within reachable_time), STALE (usable, unconfirmed), DELAY (used while stale;
+ * after delay_first_probe_time a unicast probe starts unless something confirmed it),
+ * PROBE (unicast requests every retrans_time, ucast_solicit of them), FAILED.
+ * This is why the seed's director capture shows "ARP, Request who-has 192.168.75.150"
+ * five seconds after it first forwarded a reply to the client: the entry learnt from the
+ * client's own request was STALE, the reply moved it to DELAY, and forwarded traffic
+ * never confirms a neighbour.
+ */
+import type { Micros } from "../sim/clock.js";
+import type { EventHandle, EventQueue } from "../sim/queue.js";
+import type { Rng } from "../sim/rng.js";
+import type { Ip4, Mac } from "../wire/index.js";
+
+export type NeighState = "INCOMPLETE" | "REACHABLE" | "STALE" | "DELAY" | "PROBE" | "FAILED" | "PERMANENT";
+
+export interface NeighParams {
+  baseReachable: Micros;
+  delayFirstProbe: Micros;
+  retrans: Micros;
+  ucastSolicit: number;
+  mcastSolicit: number;
+}
+
+export interface NeighEntry {
+  readonly ip: Ip4;
+  readonly dev: string;
+  mac: Mac | undefined;
+  state: NeighState;
+  confirmed: Micros;
+  updated: Micros;
+  probes: number;
+  timer?: EventHandle;
+  /** Packets waiting for resolution (IPv4 packets, with the callback that sends each). */
+  queue: Array<(mac: Mac | undefined) => void>;
+  reachableTime: Micros;
+}
+
+export interface NeighPorts {
+  queue: EventQueue;
+  rng: Rng;
+  params(dev: string): NeighParams;
+  /** Send an ARP request for `ip` on `dev`: broadcast when `unicastTo` is undefined. */
+  solicit(dev: string, ip: Ip4, unicastTo: Mac | undefined): void;
+}
+
+const UNRES_QLEN = 101; // unres_qlen_bytes / truesize of a small packet, roughly
+
+export class NeighTable {
+  private entries = new Map<string, NeighEntry>();
+
+  constructor(private readonly ports: NeighPorts) {}
+
+  private key(dev: string, ip: Ip4): string {
+    return `${dev}|${ip}`;
+  }
+
+  get(dev: string, ip: Ip4): NeighEntry | undefined {
+    return this.entries.get(this.key(dev, ip));
+  }
+
+  list(): NeighEntry[] {
+    return [...this.entries.values()];
+  }
+
+  private now(): Micros {
+    return this.ports.queue.now();
+  }
+
+  private randomReachable(p: NeighParams): Micros {
+    // neigh_rand_reach_time: uniform in [base/2, 3*base/2)
+    return Math.floor(p.baseReachable / 2) + this.ports.rng.below(Math.max(1, p.baseReachable));
+  }
+
+  private setTimer(e: NeighEntry, delay: Micros): void {
+    this.ports.queue.cancel(e.timer);
+    e.timer = this.ports.queue.after(delay, () => this.timerFired(e));
+  }
+
+  /**
+   * Resolve `ip` on `dev` for one outgoing packet; `send(mac)` runs now or when resolution
+   * ends (mac undefined = failed: the caller drops and reports host unreachable).
+   */
+  resolve(dev: string, ip: Ip4, send: (mac: Mac | undefined) => void): void {
+    const k = this.key(dev, ip);
+    let e = this.entries.get(k);
+    const now = this.now();
+    const p = this.ports.params(dev);
+    if (!e || e.state === "FAILED") {
+      if (!e) {
+        e = { ip, dev, mac: undefined, state: "INCOMPLETE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
+        this.entries.set(k, e);
+      } else {
+        e.state = "INCOMPLETE";
+        e.probes = 0;
+      }
+      e.queue.push(send);
+      e.probes++;
+      this.ports.solicit(dev, ip, undefined);
+      this.setTimer(e, p.retrans);
+      return;
+    }
+    switch (e.state) {
+      case "INCOMPLETE":
+        if (e.queue.length >= UNRES_QLEN) e.queue.shift()!(undefined);
+        e.queue.push(send);
+        return;
+      case "STALE":
+        e.state = "DELAY";
+        e.updated = now;
+        this.setTimer(e, p.delayFirstProbe);
+        break;
+      case "REACHABLE":
+        if (now - e.confirmed > e.reachableTime) {
+          // Reachability lapsed while nobody looked: the timer would have made it STALE.
+          e.state = "DELAY";
+          e.updated = now;
+          this.setTimer(e, p.delayFirstProbe);
+        }
+        break;
+      default:
+        break;
+    }
+    send(e.mac);
+  }
+
+  /** Upper-layer confirmation (TCP forward progress: dst_confirm_neigh). */
+  confirm(dev: string, ip: Ip4): void {
+    const e = this.get(dev, ip);
+    if (e && e.mac !== undefined) e.confirmed = this.now();
+  }
+
+  /**
+   * ARP input (arp_process): `solicited` is true for a reply to us; a request addressed to
+   * us creates or refreshes the sender as STALE (neigh_event_ns), a reply confirms it.
+   */
+  learn(dev: string, ip: Ip4, mac: Mac, how: "reply" | "request-for-us" | "other"): void {
+    const k = this.key(dev, ip);
+    let e = this.entries.get(k);
+    const now = this.now();
+    const p = this.ports.params(dev);
+    if (!e) {
+      if (how !== "request-for-us") return; // arp_accept=0: no entry from gratuitous/other ARP
+      e = { ip, dev, mac, state: "STALE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
+      this.entries.set(k, e);
+      return;
+    }
+    if (e.state === "PERMANENT") return;
+    const changed = e.mac !== mac;
+    if (how === "reply") {
+      e.mac = mac;
+      e.state = "REACHABLE";
+      e.confirmed = now;
+      e.updated = now;
+      e.probes = 0;
+      e.reachableTime = this.randomReachable(p);
+      this.setTimer(e, e.reachableTime);
+      this.flush(e);
+    } else if (changed || e.state === "INCOMPLETE" || e.state === "FAILED") {
+      e.mac = mac;
+      if (e.state === "INCOMPLETE" || e.state === "FAILED" || changed) {
+        e.state = "STALE";
+        e.updated = now;
+        this.ports.queue.cancel(e.timer);
+        e.timer = undefined;
+      }
+      this.flush(e);
+    }
+  }
+
+  addPermanent(dev: string, ip: Ip4, mac: Mac): void {
+    const now = this.now();
+    const old = this.get(dev, ip);
+    if (old) this.ports.queue.cancel(old.timer);
+    const e: NeighEntry = { ip, dev, mac, state: "PERMANENT", confirmed: now, updated: now, probes: 0, queue: old?.queue ?? [], reachableTime: 0 };
+    this.entries.set(this.key(dev, ip), e);
+    this.flush(e);
+  }
+
+  remove(dev: string, ip: Ip4): boolean {
+    const e = this.get(dev, ip);
+    if (!e) return false;
+    this.ports.queue.cancel(e.timer);
+    this.entries.delete(this.key(dev, ip));
+    return true;
+  }
+
+  flushDev(dev?: string): void {
+    for (const e of [...this.entries.values()]) if (!dev || e.dev === dev) this.remove(e.dev, e.ip);
+  }
+
+  private flush(e: NeighEntry): void {
+    const q = e.queue;
+    e.queue = [];
+    for (const send of q) send(e.mac);
+  }
+
+  private timerFired(e: NeighEntry): void {
+    e.timer = undefined;
+    const now = this.now();
+    const p = this.ports.params(e.dev);
+    switch (e.state) {
+      case "REACHABLE":
+        if (now - e.confirmed >= e.reachableTime) {
+          e.state = "STALE";
+          e.updated = now;
+        } else {
+          this.setTimer(e, e.confirmed + e.reachableTime - now);
+        }
+        return;
+      case "DELAY":
+        if (now - e.confirmed <= p.delayFirstProbe) {
+          e.state = "REACHABLE";
+          e.updated = now;
+          this.setTimer(e, e.reachableTime);
+          return;
+        }
+        e.state = "PROBE";
+        e.updated = now;
+        e.probes = 1;
+        this.ports.solicit(e.dev, e.ip, e.mac);
+        this.setTimer(e, p.retrans);
+        return;
+      case "PROBE":
+        if (e.probes >= p.ucastSolicit) {
+          this.fail(e);
+          return;
+        }
+        e.probes++;
+        this.ports.solicit(e.dev, e.ip, e.mac);
+        this.setTimer(e, p.retrans);
+        return;
+      case "INCOMPLETE":
+        if (e.probes >= p.mcastSolicit) {
+          this.fail(e);
+          return;
+        }
+        e.probes++;
+        this.ports.solicit(e.dev, e.ip, undefined);
+        this.setTimer(e, p.retrans);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private fail(e: NeighEntry): void {
+    e.state = "FAILED";
+    e.updated = this.now();
+    e.mac = undefined;
+    const q = e.queue;
+    e.queue = [];
+    for (const send of q) send(undefined);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Layer-2 segments. A switch learns source MACs and forwards unicast frames to the port
+ * that owns the destination (flooding unknown and broadcast destinations); a hub repeats
+ * every frame to every other port — so a NIC on a hub, in promiscuous mode (tcpdump),
+ * sees its neighbours' traffic. Frames shorter than 60 bytes are padded on the wire, as
+ * an Ethernet NIC does: the sender's capture shows the short frame, receivers the padded one.
+ */
+import type { Micros } from "../sim/clock.js";
+import type { EventQueue } from "../sim/queue.js";
+import { ETH_ZLEN, readMac } from "../wire/index.js";
+
+export interface SegmentPort {
+  /** Called when a frame arrives at this port (the bytes are the receiver's own copy). */
+  receive(frame: Uint8Array): void;
+}
+
+export type SegmentType = "switch" | "hub";
+
+export class Segment {
+  private ports: SegmentPort[] = [];
+  private fdb = new Map<number, SegmentPort>();
+  framesCarried = 0;
+
+  constructor(
+    readonly name: string,
+    readonly type: SegmentType,
+    readonly latency: Micros,
+    private readonly queue: EventQueue,
+  ) {}
+
+  attach(p: SegmentPort): void {
+    this.ports.push(p);
+  }
+
+  detach(p: SegmentPort): void {
+    this.ports = this.ports.filter((x) => x !== p);
+    for (const [mac, port] of this.fdb) if (port === p) this.fdb.delete(mac);
+  }
+
+  send(from: SegmentPort, frame: Uint8Array): void {
+    if (frame.length < 14) return;
+    this.framesCarried++;
+    const wire = frame.length < ETH_ZLEN ? padded(frame) : frame;
+    const src = readMac(wire, 6);
+    if (this.type === "switch") {
+      if ((wire[6]! & 1) === 0) this.fdb.set(src, from);
+      if ((wire[0]! & 1) === 0) {
+        const to = this.fdb.get(readMac(wire, 0));
+        if (to) {
+          if (to !== from) this.deliver(to, wire);
+          return;
+        }
+      }
+    }
+    for (const p of this.ports) if (p !== from) this.deliver(p, wire);
+  }
+
+  private deliver(p: SegmentPort, wire: Uint8Array): void {
+    const copy = wire.slice();
+    this.queue.after(this.latency, () => p.receive(copy));
+  }
+}
+
+function padded(frame: Uint8Array): Uint8Array {
+  const out = new Uint8Array(ETH_ZLEN);
+  out.set(frame, 0);
+  return out;
+}
