@@ -11,7 +11,7 @@
  * `LabSpec` always has them.
  */
 
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
+import { LineCounter, Parser, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import type { Document, Node as YamlNode } from "yaml";
 import { type Ip4, type Mac, formatIp4, formatMac, isMulticastMac, parseIp4, parseMac, prefixToMask, sameSubnet } from "../wire/addr.js";
 import {
@@ -165,7 +165,11 @@ class Loader {
   /** Wraps a child node, resolving aliases. */
   val(node: unknown, fallbackOff: number, path: string): Val {
     let n = node as YamlNode | null | undefined;
-    for (let hops = 0; n != null && isAlias(n) && hops < 32; hops++) n = n.resolve(this.doc) ?? null;
+    for (let hops = 0; n != null && isAlias(n) && hops < 32; hops++) {
+      const target = n.resolve(this.doc);
+      if (target === undefined) this.errAt(n.range?.[0] ?? fallbackOff, path, `YAML: no anchor &${n.source} before this alias`);
+      n = target ?? null;
+    }
     if (n != null && isAlias(n)) n = null;
     const off = n?.range?.[0] ?? fallbackOff;
     return { node: n ?? null, off, path };
@@ -382,8 +386,43 @@ function validTimezone(tz: string): boolean {
 
 interface Pending<T> { readonly value: T; readonly val: Val }
 
+/** Deeper than any real lab; it keeps the yaml package's recursive composer off the stack limit. */
+const MAX_CST_DEPTH = 256;
+
+/**
+ * The offset of the first token nested deeper than MAX_CST_DEPTH in yaml's concrete syntax
+ * tree (built without recursion), or undefined. Deeply nested input otherwise makes the
+ * composer exhaust the stack, which can abort the process rather than throw.
+ */
+function tooDeep(text: string): number | undefined {
+  for (const top of new Parser().parse(text)) {
+    // [node, depth, offset of the nearest enclosing token that has one]
+    const stack: [unknown, number, number][] = [[top, 0, 0]];
+    while (stack.length > 0) {
+      const [n, d, parentOff] = stack.pop()!;
+      if (n === null || typeof n !== "object") continue;
+      const own = (n as { offset?: unknown }).offset;
+      const off = typeof own === "number" ? own : parentOff;
+      if (d > MAX_CST_DEPTH) return off;
+      for (const k of ["items", "value", "key", "sep", "start"]) {
+        const v = (n as Record<string, unknown>)[k];
+        if (Array.isArray(v)) for (const x of v) stack.push([x, d + 1, off]);
+        else if (v !== null && typeof v === "object") stack.push([v, d + 1, off]);
+      }
+    }
+  }
+  return undefined;
+}
+
 export function loadLab(text: string, fileName: string): LoadResult {
   const lc = new LineCounter();
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    lc.addNewLine(0);
+    for (const m of text.matchAll(/\n/g)) lc.addNewLine(m.index + 1);
+    const { line, col } = lc.linePos(deep);
+    return { ok: false, diagnostics: [{ file: fileName, line, column: col, path: "", message: "YAML: nested too deeply", hint: "a lab file needs only a few levels" }] };
+  }
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, version: "1.2", keepSourceTokens: false });
   const L = new Loader(fileName, lc, doc);
 
