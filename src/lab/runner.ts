@@ -28,6 +28,7 @@ export const DEFAULT_STEP_LIMIT_US: Micros = 600_000_000;
  */
 export async function drive(world: World, done: () => boolean, deadline: Micros): Promise<boolean> {
   let idleYields = 0;
+  const settledAt = new Set<Micros>();
   for (;;) {
     if (done()) return true;
     if (world.wakePending) {
@@ -46,6 +47,13 @@ export async function drive(world: World, done: () => boolean, deadline: Micros)
       }
       if (t !== undefined && t > deadline) world.queue.advanceTo(deadline);
       return done();
+    }
+    if (t > world.now() && !settledAt.has(world.now())) {
+      // Before the clock moves on, let every command's pending continuations run at this
+      // instant (a command may be about to send something "now").
+      settledAt.add(world.now());
+      await yieldToPromises();
+      continue;
     }
     idleYields = 0;
     world.queue.step();

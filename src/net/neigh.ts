@@ -133,6 +133,12 @@ export class NeighTable {
     if (e && e.mac !== undefined) e.confirmed = this.now();
   }
 
+  /** A frame from `ip` carrying `mac` arrived: confirm the entry if it matches. */
+  confirmFrom(dev: string, ip: Ip4, mac: Mac): void {
+    const e = this.get(dev, ip);
+    if (e && e.mac === mac) e.confirmed = this.now();
+  }
+
   /**
    * ARP input (arp_process): `solicited` is true for a reply to us; a request addressed to
    * us creates or refreshes the sender as STALE (neigh_event_ns), a reply confirms it.

@@ -2,8 +2,10 @@
  * Layer-2 segments. A switch learns source MACs and forwards unicast frames to the port
  * that owns the destination (flooding unknown and broadcast destinations); a hub repeats
  * every frame to every other port — so a NIC on a hub, in promiscuous mode (tcpdump),
- * sees its neighbours' traffic. Frames shorter than 60 bytes are padded on the wire, as
- * an Ethernet NIC does: the sender's capture shows the short frame, receivers the padded one.
+ * sees its neighbours' traffic. With `pad`, frames shorter than 60 bytes are padded on the
+ * wire as an Ethernet NIC does (the sender's capture shows the short frame, receivers the
+ * padded one: "length 46" ARP replies, as in VMware); without it frames pass unpadded, as
+ * on Linux veth pairs and bridges (what the real-kernel recordings used).
  */
 import type { Micros } from "../sim/clock.js";
 import type { EventQueue } from "../sim/queue.js";
@@ -26,6 +28,7 @@ export class Segment {
     readonly type: SegmentType,
     readonly latency: Micros,
     private readonly queue: EventQueue,
+    readonly pad = false,
   ) {}
 
   attach(p: SegmentPort): void {
@@ -40,7 +43,7 @@ export class Segment {
   send(from: SegmentPort, frame: Uint8Array): void {
     if (frame.length < 14) return;
     this.framesCarried++;
-    const wire = frame.length < ETH_ZLEN ? padded(frame) : frame;
+    const wire = this.pad && frame.length < ETH_ZLEN ? padded(frame) : frame;
     const src = readMac(wire, 6);
     if (this.type === "switch") {
       if ((wire[6]! & 1) === 0) this.fdb.set(src, from);

@@ -411,7 +411,8 @@ class Curl {
     if (r === "timeout") {
       sock.close();
       this.info(`IPv4 connect timeout after ${Math.floor(budget / 1000)}ms, move on!`);
-      throw new CurlError(28, `Failed to connect to ${url.host} port ${url.port} after ${this.elapsedMs(start)} ms: Timeout was reached`);
+      // multi_handle_timeout: a deadline (--connect-timeout or -m) met while connecting.
+      throw new CurlError(28, `Connection timed out after ${this.elapsedMs(start)} milliseconds`);
     }
     if (r !== true) {
       this.info(`connect to ${ipText} port ${url.port} failed: ${ERRNO_TEXT[r] ?? r}`);

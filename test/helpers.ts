@@ -1,0 +1,74 @@
+/**
+ * Shared helpers for scenario tests: run a lab file and get its transcript, split a
+ * transcript or a golden .out into sections, and normalise capture lines so that runs of
+ * the real kernel and of lvslab compare (timestamps, sequence numbers, ports, MACs and TCP
+ * timestamps differ from run to run; everything else must match).
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildLab, type BuiltLab } from "../src/lab/build.js";
+import { loadLab } from "../src/lab/load.js";
+import { runSteps, type RunReport } from "../src/lab/runner.js";
+import { standardSetup } from "../src/lab/setup.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root (tests run from dist/test/). */
+export const ROOT = resolve(here, "..", "..");
+
+export function repoPath(...parts: string[]): string {
+  return join(ROOT, ...parts);
+}
+
+export function buildLabFile(rel: string, seed?: number): BuiltLab {
+  const path = repoPath(rel);
+  const r = loadLab(readFileSync(path, "utf8"), rel);
+  if (!r.ok) throw new Error(`lab ${rel} has problems: ${JSON.stringify(r.diagnostics)}`);
+  return buildLab(r.lab, { seed, setupHost: standardSetup });
+}
+
+export async function runLabFile(rel: string, seed?: number): Promise<{ lab: BuiltLab; report: RunReport; transcript: string }> {
+  const lab = buildLabFile(rel, seed);
+  let transcript = "";
+  const report = await runSteps(lab, { out: (s) => (transcript += s) });
+  return { lab, report, transcript };
+}
+
+/** Split a transcript into { prompt line -> output } blocks, in order. */
+export function transcriptBlocks(t: string): Array<{ prompt: string; output: string }> {
+  const blocks: Array<{ prompt: string; output: string }> = [];
+  for (const line of t.split("\n")) {
+    if (/^\[root@[^\]]+ ~\]# /.test(line) || line.startsWith("# ")) blocks.push({ prompt: line, output: "" });
+    else if (blocks.length > 0) blocks[blocks.length - 1]!.output += line + "\n";
+  }
+  return blocks;
+}
+
+/** Sections of a golden .out file: "### title" -> text. */
+export function goldenSections(rel: string): Map<string, string> {
+  const text = readFileSync(repoPath(rel), "utf8");
+  const m = new Map<string, string>();
+  let cur: string | undefined;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("### ")) {
+      cur = line.slice(4);
+      m.set(cur, "");
+    } else if (cur !== undefined) m.set(cur, m.get(cur)! + line + "\n");
+  }
+  return m;
+}
+
+/** tcpdump packet lines (those starting with a timestamp), normalised for comparison. */
+export function normalizeCapture(text: string): string[] {
+  return text
+    .split("\n")
+    .filter((l) => /^\d\d:\d\d:\d\d\.\d{6} /.test(l))
+    .map((l) =>
+      l
+        .replace(/^\d\d:\d\d:\d\d\.\d{6} /, "")
+        .replace(/\b(seq|ack) (\d{4,})/g, "$1 N")
+        .replace(/TS val \d+ ecr (\d+)/g, (_m, ecr: string) => `TS val T ecr ${ecr === "0" ? "0" : "T"}`)
+        .replace(/(\d+\.\d+\.\d+\.\d+)\.(\d{4,5})\b/g, (_m, a: string) => `${a}.PORT`)
+        .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, "MAC"),
+    );
+}
