@@ -207,6 +207,16 @@ export async function runSteps(lab: BuiltLab, opts: RunOptions): Promise<RunRepo
     await drive(world, () => bg.proc.exit !== undefined, world.now() + 10_000_000);
     out(prompt(bg.proc.host) + bg.step.run + "\n");
     out(bg.proc.io.text);
+    if (bg.proc.io.text.length > 0 && !bg.proc.io.text.endsWith("\n")) out("\n");
+    // A background command is judged when it is stopped; being interrupted is how it ends.
+    const problems = bg.step.expect ? checkExpect(bg.step.expect, bg.step.expect.exit ?? bg.proc.exit ?? 0, bg.proc.io.stdoutText, bg.proc.io.stderrText) : [];
+    if (bg.proc.exit === undefined) problems.unshift("did not stop when interrupted");
+    outcomes.push({
+      index: bg.step.index,
+      description: `${bg.step.pos.file}:${bg.step.pos.line}: [${bg.proc.host.name}] ${bg.step.run} (background)`,
+      ok: problems.length === 0,
+      problems,
+    });
   };
   for (const step of lab.spec.steps) {
     switch (step.kind) {

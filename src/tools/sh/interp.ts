@@ -274,7 +274,10 @@ export class Shell implements ExpandEnv {
       }
       if (!list) return this.st.status;
       await this.execList(list, fds);
-      if (this.ctx.isInterrupted()) throw new ExitSignal(130);
+      // bash's "wait and cooperative exit": after Ctrl-C the shell stops only when the
+      // foreground command died of it (status > 128); a command that caught SIGINT and
+      // exited normally (tcpdump prints its summary and exits 0) lets the shell go on.
+      if (this.ctx.isInterrupted() && this.st.status > 128) throw new ExitSignal(this.st.status);
     }
   }
 
