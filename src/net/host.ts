@@ -183,6 +183,7 @@ export class Host implements HostForTools {
       sysctl: (n) => this.sysctl.get(n),
       wake: () => world.wake(),
       routeMtu: (dst) => this.routeOutput(dst)?.dev.mtu,
+      confirmNeighbour: (peer) => this.confirmNeighbour(peer),
     });
     this.capture = {
       interfaces: () => [...this.nics.values()].sort((a, b) => a.index - b.index).map((n) => n.name),
@@ -504,7 +505,6 @@ export class Host implements HostForTools {
     switch (ip4Proto(pkt)) {
       case IPPROTO_TCP:
         this.note("deliver", "delivered to TCP", pkt, nic.name);
-        if (l4.length >= 14 && (l4[13]! & 0x10) !== 0) this.confirmNeighbour(src);
         this.tcp.input(src, dst, l4);
         return;
       case IPPROTO_UDP:

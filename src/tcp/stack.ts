@@ -170,6 +170,7 @@ export class TcpStack {
     const seg = p.value;
     const s = this.conns.get(key(dst, seg.dstPort, src, seg.srcPort));
     if (s) {
+      if ((seg.flags & TCP_ACK) !== 0) this.ports.confirmNeighbour?.(src);
       s.input(seg);
       return;
     }

@@ -24,6 +24,11 @@ export interface TcpPorts {
   wake(): void;
   /** MTU of the route towards `dst` (default 1500); the MSS we advertise is MTU − 40. */
   routeMtu?(dst: Ip4): number | undefined;
+  /**
+   * A connection made progress with `peer` (an ACK on an existing socket): the host marks
+   * the neighbour on the route to it as confirmed (dst_confirm_neigh).
+   */
+  confirmNeighbour?(peer: Ip4): void;
 }
 
 /** The errors a socket can end with (a subset of the tools' ErrnoName). */
