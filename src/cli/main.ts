@@ -189,13 +189,20 @@ async function cmdShell(a: Args): Promise<number> {
   }
   await runSteps(lab, { out: () => undefined });
   const stack: typeof host[] = [];
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY === true, historySize: 500 });
+  const tty = process.stdin.isTTY === true;
+  const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty, historySize: 500 });
   process.stdout.write(`lvslab shell: lab ${lab.spec.name}; hosts: ${[...lab.hosts.keys()].join(", ")}. "ssh HOST" switches, "exit" leaves.\n`);
-  const ask = (): Promise<string | undefined> =>
-    new Promise((res) => {
-      rl.question(prompt(host!), (ans) => res(ans));
-      rl.once("close", () => res(undefined));
-    });
+  const lines = rl[Symbol.asyncIterator]();
+  const ask = async (): Promise<string | undefined> => {
+    process.stdout.write(prompt(host!));
+    const r = await lines.next();
+    if (r.done) {
+      process.stdout.write("\n");
+      return undefined;
+    }
+    if (process.stdin.isTTY !== true) process.stdout.write(r.value + "\n");
+    return r.value;
+  };
   for (;;) {
     const line = await ask();
     if (line === undefined) break;

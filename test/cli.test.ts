@@ -1,0 +1,95 @@
+/**
+ * The `lvslab` command as a user runs it: exit statuses, error messages for bad input,
+ * pcap export (read back by the real tcpdump when it is installed).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { repoPath, transcriptBlocks } from "./helpers.js";
+
+const MAIN = repoPath("dist", "src", "cli", "main.js");
+
+function lvslab(args: string[], input?: string): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", input, timeout: 60_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+test("lvslab run (no lab) runs the seed's lab and exits 0", () => {
+  const r = lvslab(["run"]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^\[root@vip ~\]# sh \/usr\/local\/sbin\/lvs_nat\.sh$/m);
+  assert.match(r.out, /^2222222222222slave$/m);
+  assert.match(r.out, /^1111111111111master$/m);
+});
+
+test("a broken lab file: every problem with file, line, column and field; exit 2", () => {
+  const r = lvslab(["run", "labs/broken/bad-address.yaml"]);
+  assert.equal(r.code, 2);
+  const want = readFileSync(repoPath("labs", "broken", "bad-address.expected"), "utf8");
+  assert.ok(r.err.startsWith(want), r.err);
+  assert.match(r.err, /lvslab: 2 problems in /);
+});
+
+test("a missing lab file and an unknown command are reported, not thrown", () => {
+  const a = lvslab(["run", "no/such/lab.yaml"]);
+  assert.equal(a.code, 2);
+  assert.match(a.err, /lvslab: cannot read lab file no\/such\/lab\.yaml/);
+  const b = lvslab(["frobnicate"]);
+  assert.equal(b.code, 2);
+  assert.match(b.err, /^lvslab: unknown command "frobnicate"/);
+  const c = lvslab(["run", "--seed", "x"]);
+  assert.equal(c.code, 2);
+  assert.match(c.err, /--seed needs a whole number/);
+});
+
+test("lvslab exec: real tools' errors and exit codes on a lab host", () => {
+  const a = lvslab(["exec", "lvs-nat", "vip", "--", "ipvsadm", "-A", "-t", "192.168.75.131:80", "-s", "nosuch"]);
+  assert.equal(a.code, 255);
+  assert.equal(a.out + a.err, "Service already exists\n");
+  const b = lvslab(["exec", "lvs-nat", "vip", "--", "ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", "nosuch"]);
+  assert.equal(b.code, 255);
+  assert.equal(b.out + b.err, "Scheduler or persistence engine not found\n");
+  const c = lvslab(["exec", "lvs-nat", "vip", "--", "nosuchcommand"]);
+  assert.equal(c.code, 127);
+  assert.equal(c.out + c.err, "bash: nosuchcommand: command not found\n");
+  const d = lvslab(["exec", "lvs-nat", "client", "--", "curl", "-s", "192.168.75.131"]);
+  assert.equal(d.code, 0);
+  assert.match(d.out, /^(1111111111111master|2222222222222slave)\n$/);
+  const e = lvslab(["exec", "lvs-nat", "nohost", "--", "true"]);
+  assert.equal(e.code, 2);
+  assert.match(e.err, /no host "nohost" in the lab/);
+});
+
+test("lvslab shell: commands, ssh to another host, exit", () => {
+  const r = lvslab(["shell", "lvs-nat", "client"], "echo one\nssh vip\necho two\nipvsadm -L -n | grep -c Masq\nexit\necho three\nexit\n");
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /one\n\[root@client ~\]# ssh vip\n\[root@vip ~\]# echo two\ntwo\n\[root@vip ~\]# ipvsadm -L -n \| grep -c Masq\n2\n\[root@vip ~\]# exit\nlogout\nConnection to vip closed\.\n\[root@client ~\]# echo three\nthree\n/);
+});
+
+test("--pcap writes one file per NIC; real tcpdump reads them as our tcpdump printed them live", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "lvslab-pcap-"));
+  try {
+    const r = lvslab(["run", "lvs-nat", "--pcap", dir]);
+    assert.equal(r.code, 0, r.err);
+    const files = readdirSync(dir).sort();
+    assert.deepEqual(files, ["client-eth0.pcap", "real_server1-eth0.pcap", "real_server2-eth0.pcap", "vip-eth0.pcap", "vip-eth1.pcap"]);
+    const which = spawnSync("tcpdump", ["--version"], { encoding: "utf8" });
+    if (which.status !== 0) {
+      t.skip("real tcpdump is not installed (CI installs it)");
+      return;
+    }
+    const live = transcriptBlocks(r.out).find((b) => b.prompt === "[root@vip ~]# tcpdump -nn -i eth1 host 192.168.75.150 and ! port 22")!;
+    const liveLines = live.output.split("\n").filter((l) => /^\d\d:/.test(l));
+    const real = execFileSync("tcpdump", ["-nn", "-r", join(dir, "vip-eth1.pcap"), "host 192.168.75.150 and ! port 22"], {
+      encoding: "utf8",
+      env: { ...process.env, TZ: "UTC" },
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    assert.deepEqual(real.split("\n").filter((l) => l !== ""), liveLines);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
