@@ -88,8 +88,8 @@ export class NeighTable {
     const k = this.key(dev, ip);
     let e = this.entries.get(k);
     const now = this.now();
-    const p = this.ports.params(dev);
     if (!e || e.state === "FAILED") {
+      const p = this.ports.params(dev);
       if (!e) {
         e = { ip, dev, mac: undefined, state: "INCOMPLETE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
         this.entries.set(k, e);
@@ -111,14 +111,14 @@ export class NeighTable {
       case "STALE":
         e.state = "DELAY";
         e.updated = now;
-        this.setTimer(e, p.delayFirstProbe);
+        this.setTimer(e, this.ports.params(dev).delayFirstProbe);
         break;
       case "REACHABLE":
         if (now - e.confirmed > e.reachableTime) {
           // Reachability lapsed while nobody looked: the timer would have made it STALE.
           e.state = "DELAY";
           e.updated = now;
-          this.setTimer(e, p.delayFirstProbe);
+          this.setTimer(e, this.ports.params(dev).delayFirstProbe);
         }
         break;
       default:
