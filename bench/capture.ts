@@ -57,11 +57,11 @@ export function captureBench(r: Report, cfg: BenchConfig): void {
   r.add("pcap writer", bps / (1024 * 1024), "MiB/s", `${fmt(pw.opsPerSec)} records/s (16 B header + frame)`);
 
   r.begin("Capture: seed lab with a capture on every NIC vs none (3)");
-  const o: SimOptions = { clients: 50, realServers: 2, requestsPerClient: cfg.quick ? 8 : 30 };
+  const o: SimOptions = { clients: 50, realServers: 2, requestsPerClient: cfg.quick ? 8 : 40 };
   const modes: TapMode[] = ["none", "print", "pcap"];
   const best = new Map<TapMode, SimResult>();
   // Interleaved repetitions, best of each (wall-time noise only ever adds).
-  for (let rep = 0; rep < (cfg.quick ? 1 : 2); rep++) {
+  for (let rep = 0; rep < (cfg.quick ? 1 : 3); rep++) {
     for (const m of modes) {
       const res = runSim({ ...o, tap: m });
       if (res.failed > 0 || !res.complete) throw new Error(`tap ${m}: ${res.failed} failed`);

@@ -58,7 +58,7 @@ function simBench(r: Report, cfg: BenchConfig): void {
   r.begin("Simulator: seed LVS-NAT lab scaled to many clients (1)");
   // Warm the JIT on a small run first (not reported).
   runSim({ clients: 10, realServers: 2, requestsPerClient: cfg.quick ? 10 : 30 });
-  const k = cfg.quick ? 10 : 60;
+  const k = cfg.quick ? 10 : 100;
   const variants: (SimOptions & { label: string })[] = [
     { label: "50 clients, 2 real servers", clients: 50, realServers: 2, requestsPerClient: k },
     { label: "50 clients, 10 real servers", clients: 50, realServers: 10, requestsPerClient: k },
