@@ -766,6 +766,8 @@ export class Host implements HostForTools {
         this.drop(`ARP for ${formatIp4(nextHop)} on ${dev.name} got no answer`, pkt, dev.name);
         if (!this.isLocalAddr(ip4Src(pkt))) this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, undefined);
         else if (ip4Proto(pkt) === IPPROTO_TCP) this.tcp.icmpError(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, pkt);
+        // ipv4_link_failure: a local sender of ICMP (ping) hears "host unreachable" from itself.
+        else if (ip4Proto(pkt) === IPPROTO_ICMP) this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, undefined);
         return;
       }
       dev.transmit(emitEthernet({ dst: mac, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));

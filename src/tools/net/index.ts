@@ -6,12 +6,14 @@
 import type { Tool } from "../types.js";
 import { ip } from "./ip.js";
 import { iptables } from "./iptables.js";
+import { ping } from "./ping.js";
 import { sysctl } from "./sysctl.js";
 
 export const netTools: Record<string, Tool> = {
   ip,
   iptables,
+  ping,
   sysctl,
 };
 
-export { ip, iptables, sysctl };
+export { ip, iptables, ping, sysctl };
