@@ -12,17 +12,6 @@ export function hostOf(ctx: ToolContext): Host {
   return ctx.host as unknown as Host;
 }
 
-/** Collects stdout/stderr writes of one command. */
-export class Out {
-  constructor(private readonly ctx: ToolContext) {}
-  out(s: string): void {
-    this.ctx.io.stdout(s);
-  }
-  err(s: string): void {
-    this.ctx.io.stderr(s);
-  }
-}
-
 /** Interfaces in ifindex order (lo first), as `ip link` lists them. */
 export function nicsByIndex(host: Host): Nic[] {
   return [...host.nics.values()].sort((a, b) => a.index - b.index);
@@ -69,11 +58,6 @@ export function parsePrefix(s: string, defPlen = 32): { addr: Ip4; plen: number 
   const plen = Number(p);
   if (plen > 32) return undefined;
   return { addr, plen };
-}
-
-/** A lenient inet_aton-style parse used by net-tools and iputils ("10.1" etc. are not needed). */
-export function parseAddr(s: string): Ip4 | undefined {
-  return parseIp4(s);
 }
 
 let servicesCache: Map<string, string> | undefined;

@@ -1,0 +1,60 @@
+/**
+ * `modprobe` / `lsmod` for the modules LVS labs touch. Loading ip_vs (or a scheduler
+ * module, which pulls it in) enables the host's IPVS engine, unless the lab forbids it
+ * with `host.ipvsAllowed === false`. Module sizes are those of Debian 12's 6.1 kernel.
+ */
+import type { Host } from "../../net/host.js";
+import type { Tool } from "../types.js";
+import { hostOf } from "./common.js";
+
+const KVER = "6.1.0-28-amd64";
+const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr", "ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "ip_vs_twos", "ip_vs_ftp"];
+const OTHER_MODULES = ["nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "tun", "dummy", "bridge", "8021q"];
+
+function ipvsAllowed(host: Host): boolean {
+  return host["ipvsAllowed"] !== false;
+}
+
+export const modprobe: Tool = async (ctx) => {
+  const host = hostOf(ctx);
+  const args = ctx.argv.slice(1).filter((a) => a !== "-v" && a !== "-q" && a !== "-a");
+  const quiet = ctx.argv.includes("-q");
+  const remove = args[0] === "-r" || args[0] === "--remove";
+  const mods = remove ? args.slice(1) : args;
+  if (mods.length === 0) {
+    ctx.io.stderr("modprobe: ERROR: missing parameters. See -h.\n");
+    return 1;
+  }
+  for (const m of remove ? mods : mods.slice(0, 1)) {
+    const mod = m.replace(/-/g, "_");
+    const known = IPVS_MODULES.includes(mod) || OTHER_MODULES.includes(mod);
+    if (!known || (mod.startsWith("ip_vs") && !ipvsAllowed(host))) {
+      if (!quiet) ctx.io.stderr(`modprobe: FATAL: Module ${m} not found in directory /lib/modules/${KVER}\n`);
+      return 1;
+    }
+    if (remove) {
+      if (mod.startsWith("ip_vs") && host.ipvs) {
+        ctx.io.stderr(`modprobe: FATAL: Module ${m} is in use.\n`);
+        return 1;
+      }
+      continue;
+    }
+    if (mod.startsWith("ip_vs")) host.enableIpvs();
+  }
+  return 0;
+};
+
+export const lsmod: Tool = async (ctx) => {
+  const host = hostOf(ctx);
+  let out = "Module                  Size  Used by\n";
+  const row = (name: string, size: number, used: string) => `${name.padEnd(19)} ${String(size).padStart(8)}  ${used}\n`;
+  if (host.ipvs) {
+    out += row("ip_vs", 196608, "0");
+    out += row("nf_conntrack", 176128, "1 ip_vs");
+    out += row("nf_defrag_ipv6", 24576, "2 nf_conntrack,ip_vs");
+    out += row("nf_defrag_ipv4", 16384, "1 nf_conntrack");
+    out += row("libcrc32c", 16384, "2 nf_conntrack,ip_vs");
+  }
+  ctx.io.stdout(out);
+  return 0;
+};
