@@ -504,9 +504,19 @@ export class Host implements HostForTools {
     this.ip.InDelivers++;
     switch (ip4Proto(pkt)) {
       case IPPROTO_TCP:
+      {
         this.note("deliver", "delivered to TCP", pkt, nic.name);
+        const rsts = this.tcp.counters.OutRsts;
         this.tcp.input(src, dst, l4);
+        if (this.tcp.counters.OutRsts !== rsts && l4.length >= 4) {
+          // tcp_v4_send_reset: nothing here expected this segment (e.g. a SYN-ACK from a
+          // real server's own address when the client talked to the VIP).
+          const sport = (l4[0]! << 8) | l4[1]!;
+          const dport = (l4[2]! << 8) | l4[3]!;
+          this.drop(`TCP segment from ${formatIp4(src)}:${sport} to ${formatIp4(dst)}:${dport} matches no socket here; answered with RST`, pkt, nic.name);
+        }
         return;
+      }
       case IPPROTO_UDP:
         this.udpIn(nic, pkt, l4, src, dst);
         return;
