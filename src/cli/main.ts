@@ -11,7 +11,7 @@ import { buildLab, type BuiltLab } from "../lab/build.js";
 import { formatDiagnostic, loadLab } from "../lab/load.js";
 import { prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
-import { PcapWriter } from "../tools/tcpdump/index.js";
+import { attachPcaps } from "../lab/pcap.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = resolve(here, "..", "..", "..");
@@ -113,19 +113,6 @@ function listLabs(): void {
     }
   };
   walk(dir, "");
-}
-
-function attachPcaps(lab: BuiltLab): () => Map<string, Uint8Array> {
-  const writers = new Map<string, PcapWriter>();
-  for (const [name, host] of lab.hosts) {
-    for (const nic of host.nics.values()) {
-      if (nic.isLoopback) continue;
-      const w = new PcapWriter({});
-      writers.set(`${name}-${nic.name}.pcap`, w);
-      host.capture.tap(nic.name, (f) => w.add(lab.world.epochUs + f.ts, f.frame));
-    }
-  }
-  return () => new Map([...writers].map(([k, w]) => [k, w.bytes()]));
 }
 
 async function cmdRun(a: Args): Promise<number> {
