@@ -1054,7 +1054,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     if (!this.natIcmpSend) return { action: "accept", packet: b };
     if (proto === IPPROTO_TCP && b[ihl + 13]! & TCP_RST) return { action: "accept", packet: b };
     let real = false;
-    for (const svc of this.svcs.all()) {
+    for (const svc of this.svcs.list) {
       if (svc.protocol !== proto && !svc.fwmark) continue;
       for (const d of svc.dests) if (d.addr === saddr && d.port === sport && d.fwd === FwdMethod.Masq) real = true;
     }
@@ -1083,12 +1083,17 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     }
     if (this.nextTrash !== undefined && this.nextTrash <= now) this.trashScan(now);
     let next = tab.nextDeadline();
-    const min = (t: Micros | undefined): void => {
+    let t = this.nextEst;
+    if (t !== undefined && (next === undefined || t < next)) next = t;
+    t = this.nextTrash;
+    if (t !== undefined && (next === undefined || t < next)) next = t;
+    const list = this.svcs.list;
+    for (let k = 0; k < list.length; k++) {
+      const sched = list[k]!.sched;
+      if (sched.poll === undefined) continue;
+      t = sched.poll(now);
       if (t !== undefined && (next === undefined || t < next)) next = t;
-    };
-    min(this.nextEst);
-    min(this.nextTrash);
-    for (const svc of this.svcs.all()) if (svc.sched.poll) min(svc.sched.poll(now));
+    }
     return next;
   }
 

@@ -168,6 +168,8 @@ export class ServiceTable {
   private readonly fwmTab: Service[][] = Array.from({ length: 256 }, () => []);
   private readonly byTuple = new Map<number, Service[]>();
   private readonly byMark = new Map<number, Service>();
+  /** Every service, in no particular order (for walks whose result does not depend on order). */
+  readonly list: Service[] = [];
   count = 0;
   /** Services with port 0 / FTP port 21 exist (the kernel's nullsvc/ftpsvc counters). */
   nullCount = 0;
@@ -206,6 +208,7 @@ export class ServiceTable {
       if (svc.port === 0) this.nullCount++;
       if (svc.port === 21) this.ftpCount++;
     }
+    this.list.push(svc);
     this.count++;
   }
 
@@ -224,6 +227,7 @@ export class ServiceTable {
       if (svc.port === 0) this.nullCount--;
       if (svc.port === 21) this.ftpCount--;
     }
+    this.list.splice(this.list.indexOf(svc), 1);
     this.count--;
   }
 
