@@ -50,7 +50,10 @@ export interface NeighPorts {
 const UNRES_QLEN = 101; // unres_qlen_bytes / truesize of a small packet, roughly
 
 export class NeighTable {
+  /** Every entry, in the order `ip neigh` lists them (insertion order of "dev|ip"). */
   private entries = new Map<string, NeighEntry>();
+  /** The same entries by device, then by address: the lookup the packet path uses. */
+  private byDev = new Map<string, Map<number, NeighEntry>>();
 
   constructor(private readonly ports: NeighPorts) {}
 
@@ -58,8 +61,18 @@ export class NeighTable {
     return `${dev}|${ip}`;
   }
 
+  private store(e: NeighEntry): void {
+    this.entries.set(this.key(e.dev, e.ip), e);
+    let m = this.byDev.get(e.dev);
+    if (m === undefined) {
+      m = new Map();
+      this.byDev.set(e.dev, m);
+    }
+    m.set(e.ip, e);
+  }
+
   get(dev: string, ip: Ip4): NeighEntry | undefined {
-    return this.entries.get(this.key(dev, ip));
+    return this.byDev.get(dev)?.get(ip);
   }
 
   list(): NeighEntry[] {
@@ -85,14 +98,13 @@ export class NeighTable {
    * ends (mac undefined = failed: the caller drops and reports host unreachable).
    */
   resolve(dev: string, ip: Ip4, send: (mac: Mac | undefined) => void): void {
-    const k = this.key(dev, ip);
-    let e = this.entries.get(k);
+    let e = this.get(dev, ip);
     const now = this.now();
     if (!e || e.state === "FAILED") {
       const p = this.ports.params(dev);
       if (!e) {
         e = { ip, dev, mac: undefined, state: "INCOMPLETE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
-        this.entries.set(k, e);
+        this.store(e);
       } else {
         e.state = "INCOMPLETE";
         e.probes = 0;
@@ -144,14 +156,13 @@ export class NeighTable {
    * us creates or refreshes the sender as STALE (neigh_event_ns), a reply confirms it.
    */
   learn(dev: string, ip: Ip4, mac: Mac, how: "reply" | "request-for-us" | "other"): void {
-    const k = this.key(dev, ip);
-    let e = this.entries.get(k);
+    let e = this.get(dev, ip);
     const now = this.now();
     const p = this.ports.params(dev);
     if (!e) {
       if (how !== "request-for-us") return; // arp_accept=0: no entry from gratuitous/other ARP
       e = { ip, dev, mac, state: "STALE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
-      this.entries.set(k, e);
+      this.store(e);
       return;
     }
     if (e.state === "PERMANENT") return;
@@ -182,7 +193,7 @@ export class NeighTable {
     const old = this.get(dev, ip);
     if (old) this.ports.queue.cancel(old.timer);
     const e: NeighEntry = { ip, dev, mac, state: "PERMANENT", confirmed: now, updated: now, probes: 0, queue: old?.queue ?? [], reachableTime: 0 };
-    this.entries.set(this.key(dev, ip), e);
+    this.store(e);
     this.flush(e);
   }
 
@@ -191,6 +202,7 @@ export class NeighTable {
     if (!e) return false;
     this.ports.queue.cancel(e.timer);
     this.entries.delete(this.key(dev, ip));
+    this.byDev.get(dev)!.delete(ip);
     return true;
   }
 
