@@ -18,7 +18,7 @@ export { tcpdump } from "./tcpdump.js";
 export { compileFilter, type FilterResult, type FilterOptions, type CompiledFilter, type FilterNames } from "./filter.js";
 export {
   PcapWriter, readPcap, toSll2, linktypeText, type PcapWriterOptions, type PcapFile, type PcapRecord,
-  LINKTYPE_EN10MB, LINKTYPE_SLL2, DEFAULT_SNAPLEN,
+  LINKTYPE_EN10MB, LINKTYPE_SLL2, DEFAULT_SNAPLEN, ARPHRD_ETHER, ARPHRD_LOOPBACK,
 } from "./pcap.js";
 export { Printer, type PrintOptions, type PacketRecord } from "./print.js";
 export type { TcpdumpNames } from "./names.js";

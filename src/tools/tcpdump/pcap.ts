@@ -175,17 +175,22 @@ export function linktypeText(linktype: number): string {
   }
 }
 
+/** ARPHRD_* hardware types of the NICs a lab has. */
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
+
 /**
  * A Linux cooked v2 header (20 bytes) for an Ethernet frame seen on interface `ifindex`,
  * followed by the frame's payload: what `-i any` captures. pkttype: 0 host, 1 broadcast,
- * 2 multicast, 3 other host, 4 outgoing.
+ * 2 multicast, 3 other host, 4 outgoing. hatype: ARPHRD_ETHER, or ARPHRD_LOOPBACK for `lo`
+ * (whose 6-byte "MAC" is all zeros).
  */
-export function toSll2(frame: Uint8Array, ifindex: number, pkttype: number): Uint8Array {
+export function toSll2(frame: Uint8Array, ifindex: number, pkttype: number, hatype = ARPHRD_ETHER): Uint8Array {
   const out = new Uint8Array(20 + Math.max(frame.length - 14, 0));
   const v = new DataView(out.buffer);
   v.setUint16(0, frame.length >= 14 ? (frame[12]! << 8) | frame[13]! : 0);
   v.setUint32(4, ifindex);
-  v.setUint16(8, 1); // ARPHRD_ETHER
+  v.setUint16(8, hatype);
   out[10] = pkttype;
   out[11] = 6;
   out.set(frame.subarray(6, 12), 12);

@@ -11,7 +11,7 @@
 import type { CapturedFrame, Tool, ToolContext } from "../types.js";
 import { vfsResolver } from "../ipvsadm/resolver.js";
 import { compileFilter } from "./filter.js";
-import { DEFAULT_SNAPLEN, LINKTYPE_EN10MB, LINKTYPE_SLL2, PcapWriter, linktypeText, readPcap, toSll2 } from "./pcap.js";
+import { ARPHRD_ETHER, ARPHRD_LOOPBACK, DEFAULT_SNAPLEN, LINKTYPE_EN10MB, LINKTYPE_SLL2, PcapWriter, linktypeText, readPcap, toSll2 } from "./pcap.js";
 import { Printer, type PrintOptions } from "./print.js";
 import type { TcpdumpNames } from "./names.js";
 
@@ -291,12 +291,17 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
   let stopped = false;
   const onFrame = (cf: CapturedFrame): void => {
     if (stopped) return;
-    if (o.direction === "in" && cf.dir !== "in") return;
-    if (o.direction === "out" && cf.dir !== "out") return;
-    const frame = any ? toSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, pkttype(cf)) : cf.frame;
+    // The kernel hands a packet sent on lo to packet sockets twice, outgoing and incoming;
+    // libpcap (linux_check_direction) drops the outgoing copy, so lo packets are "In" — the
+    // host taps lo once, when it sends.
+    const loop = cf.ifname === "lo";
+    const dir = loop ? "in" : cf.dir;
+    if (o.direction === "in" && dir !== "in") return;
+    if (o.direction === "out" && dir !== "out") return;
+    const frame = any ? toSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, loop ? 0 : pkttype(cf), loop ? ARPHRD_LOOPBACK : ARPHRD_ETHER) : cf.frame;
     const wire = frame.length;
     const data = wire > o.snaplen ? frame.subarray(0, o.snaplen) : frame;
-    if (!f.match(data, wire, cf.dir)) return;
+    if (!f.match(data, wire, dir)) return;
     received++;
     captured++;
     const us = ctx.epochMicros(cf.ts);
