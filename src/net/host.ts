@@ -78,20 +78,23 @@ export class Nic implements SegmentPort {
     for (const t of this.taps) t(f);
   }
 
-  transmit(frame: Uint8Array): void {
+  /** Put a frame on the wire. `owned`: the caller hands the bytes over and keeps no reference. */
+  transmit(frame: Uint8Array, owned = false): void {
     if (!this.up) {
       this.stats.txDropped++;
       return;
     }
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;
-    this.tapFrame(frame, "out");
+    const tapped = this.taps.size !== 0;
+    if (tapped) this.tapFrame(frame, "out");
     if (this.isLoopback) {
-      const copy = frame.slice();
+      const copy = owned && !tapped ? frame : frame.slice();
       this.host.world.queue.after(0, () => this.host.frameIn(this, copy, true));
       return;
     }
-    this.segment?.send(this, frame);
+    // An owned frame no capture has seen may go to a receiver without a copy.
+    this.segment?.send(this, frame, owned && !tapped);
   }
 }
 
@@ -385,7 +388,7 @@ export class Host implements HostForTools {
       if (forUs) {
         this.neigh.learn(nic.name, a.spa, a.sha, "request-for-us");
         const reply = emitArp({ op: ARP_REPLY, sha: nic.mac, spa: a.tpa, tha: a.sha, tpa: a.spa });
-        nic.transmit(emitEthernet({ dst: a.sha, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: reply }, { pad: false }));
+        nic.transmit(emitEthernet({ dst: a.sha, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: reply }, { pad: false }), true);
       } else {
         this.neigh.learn(nic.name, a.spa, a.sha, "other");
       }
@@ -418,7 +421,7 @@ export class Host implements HostForTools {
     if (!nic || nic.isLoopback) return;
     const spa = this.selectAddr(nic, ip) ?? 0;
     const req = emitArp({ op: ARP_REQUEST, sha: nic.mac, spa, tha: 0, tpa: ip });
-    nic.transmit(emitEthernet({ dst: unicastTo ?? MAC_BROADCAST, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: req }, { pad: false }));
+    nic.transmit(emitEthernet({ dst: unicastTo ?? MAC_BROADCAST, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: req }, { pad: false }), true);
   }
 
   // ---------------------------------------------------------------- IPv4 input
@@ -758,7 +761,7 @@ export class Host implements HostForTools {
   /** Resolve the next hop and put the frame on the wire. */
   transmitIp(pkt: Uint8Array, dev: Nic, nextHop: Ip4): void {
     if (dev.isLoopback) {
-      dev.transmit(emitEthernet({ dst: 0, src: 0, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));
+      dev.transmit(emitEthernet({ dst: 0, src: 0, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
       return;
     }
     if (pkt.length > dev.mtu) {
@@ -767,7 +770,7 @@ export class Host implements HostForTools {
       return;
     }
     if (nextHop === IP4_BROADCAST || this.isBroadcastAddr(nextHop)) {
-      dev.transmit(emitEthernet({ dst: MAC_BROADCAST, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));
+      dev.transmit(emitEthernet({ dst: MAC_BROADCAST, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
       return;
     }
     this.neigh.resolve(dev.name, nextHop, (mac) => {
@@ -780,7 +783,7 @@ export class Host implements HostForTools {
         else if (ip4Proto(pkt) === IPPROTO_ICMP) this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, undefined);
         return;
       }
-      dev.transmit(emitEthernet({ dst: mac, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }));
+      dev.transmit(emitEthernet({ dst: mac, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
     });
   }
 

@@ -40,27 +40,41 @@ export class Segment {
     for (const [mac, port] of this.fdb) if (port === p) this.fdb.delete(mac);
   }
 
-  send(from: SegmentPort, frame: Uint8Array): void {
+  /**
+   * Put a frame on the segment. Every receiver gets bytes of its own. With `owned`, the
+   * caller hands the frame over (nobody else holds it), so one receiver may get it as is.
+   */
+  send(from: SegmentPort, frame: Uint8Array, owned = false): void {
     if (frame.length < 14) return;
     this.framesCarried++;
-    const wire = this.pad && frame.length < ETH_ZLEN ? padded(frame) : frame;
-    const src = readMac(wire, 6);
+    let wire = frame;
+    if (this.pad && frame.length < ETH_ZLEN) {
+      wire = padded(frame);
+      owned = true;
+    }
     if (this.type === "switch") {
-      if ((wire[6]! & 1) === 0) this.fdb.set(src, from);
+      if ((wire[6]! & 1) === 0) this.fdb.set(readMac(wire, 6), from);
       if ((wire[0]! & 1) === 0) {
         const to = this.fdb.get(readMac(wire, 0));
         if (to) {
-          if (to !== from) this.deliver(to, wire);
+          if (to !== from) this.queue.deliverAfter(this.latency, to, owned ? wire : wire.slice());
           return;
         }
       }
     }
-    for (const p of this.ports) if (p !== from) this.deliver(p, wire);
-  }
-
-  private deliver(p: SegmentPort, wire: Uint8Array): void {
-    const copy = wire.slice();
-    this.queue.after(this.latency, () => p.receive(copy));
+    const ports = this.ports;
+    let last = -1;
+    for (let i = ports.length - 1; i >= 0; i--) {
+      if (ports[i] !== from) {
+        last = i;
+        break;
+      }
+    }
+    for (let i = 0; i <= last; i++) {
+      const p = ports[i]!;
+      if (p === from) continue;
+      this.queue.deliverAfter(this.latency, p, owned && i === last ? wire : wire.slice());
+    }
   }
 }
 

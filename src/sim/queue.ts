@@ -10,12 +10,28 @@ export interface EventHandle {
   cancelled: boolean;
 }
 
-interface Entry extends EventHandle {
-  fn: () => void;
+/** Something a frame event hands its bytes to (a segment port). */
+export interface FrameSink {
+  receive(frame: Uint8Array): void;
 }
+
+/**
+ * One event: either a callback (`fn`) or a frame delivery (`sink.receive(frame)`), which
+ * needs no closure. Frame entries are never handed out, so they are recycled after running.
+ */
+interface Entry extends EventHandle {
+  at: Micros;
+  seq: number;
+  fn: (() => void) | undefined;
+  sink: FrameSink | undefined;
+  frame: Uint8Array | undefined;
+}
+
+const POOL_MAX = 4096;
 
 export class EventQueue implements Clock {
   private heap: Entry[] = [];
+  private pool: Entry[] = [];
   private seqNo = 0;
   private current: Micros = 0;
   /** Number of events run so far. */
@@ -32,9 +48,28 @@ export class EventQueue implements Clock {
   /** Run `fn` at absolute time `at` (clamped to now). */
   at(at: Micros, fn: () => void): EventHandle {
     if (!Number.isFinite(at)) throw new RangeError(`EventQueue.at: bad time ${at}`);
-    const e: Entry = { at: Math.max(Math.round(at), this.current), seq: this.seqNo++, cancelled: false, fn };
+    const e: Entry = { at: Math.max(Math.round(at), this.current), seq: this.seqNo++, cancelled: false, fn, sink: undefined, frame: undefined };
     this.push(e);
     return e;
+  }
+
+  /**
+   * Deliver `frame` to `sink` after `delay` microseconds: the same as
+   * `after(delay, () => sink.receive(frame))`, without the closure, and not cancellable.
+   */
+  deliverAfter(delay: Micros, sink: FrameSink, frame: Uint8Array): void {
+    const at = this.current + Math.max(0, Math.round(delay));
+    if (!Number.isFinite(at)) throw new RangeError(`EventQueue.at: bad time ${at}`);
+    const e = this.pool.pop();
+    if (e === undefined) {
+      this.push({ at, seq: this.seqNo++, cancelled: false, fn: undefined, sink, frame });
+      return;
+    }
+    e.at = at;
+    e.seq = this.seqNo++;
+    e.sink = sink;
+    e.frame = frame;
+    this.push(e);
   }
 
   /** Run `fn` after `delay` microseconds. */
@@ -60,7 +95,17 @@ export class EventQueue implements Clock {
       if (e.cancelled) continue;
       this.current = e.at;
       this.executed++;
-      e.fn();
+      const fn = e.fn;
+      if (fn !== undefined) {
+        fn();
+        return true;
+      }
+      const sink = e.sink!;
+      const frame = e.frame!;
+      e.sink = undefined;
+      e.frame = undefined;
+      if (this.pool.length < POOL_MAX) this.pool.push(e);
+      sink.receive(frame);
       return true;
     }
   }
@@ -82,40 +127,49 @@ export class EventQueue implements Clock {
     if (t > this.current) this.current = t;
   }
 
-  private less(a: Entry, b: Entry): boolean {
-    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
-  }
-
   private push(e: Entry): void {
     const h = this.heap;
+    let i = h.length;
     h.push(e);
-    let i = h.length - 1;
+    const at = e.at;
+    const seq = e.seq;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const x = h[p]!;
+      if (x.at < at || (x.at === at && x.seq < seq)) break;
+      h[i] = x;
       i = p;
     }
+    h[i] = e;
   }
 
   private pop(): Entry | undefined {
     const h = this.heap;
-    if (h.length === 0) return undefined;
+    const n = h.length - 1;
+    if (n < 0) return undefined;
     const top = h[0]!;
     const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
+    if (n > 0) {
+      const at = last.at;
+      const seq = last.seq;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        let m = 2 * i + 1;
+        if (m >= n) break;
+        let c = h[m]!;
+        const r = m + 1;
+        if (r < n) {
+          const y = h[r]!;
+          if (y.at < c.at || (y.at === c.at && y.seq < c.seq)) {
+            m = r;
+            c = y;
+          }
+        }
+        if (at < c.at || (at === c.at && seq < c.seq)) break;
+        h[i] = c;
         i = m;
       }
+      h[i] = last;
     }
     return top;
   }
