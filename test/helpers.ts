@@ -72,3 +72,10 @@ export function normalizeCapture(text: string): string[] {
         .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, "MAC"),
     );
 }
+
+/** Build a lab from YAML text (scenario tests that set up their own topology). */
+export function buildLabText(yaml: string, name = "inline.yaml", seed?: number): BuiltLab {
+  const r = loadLab(yaml, name);
+  if (!r.ok) throw new Error(`lab ${name} has problems: ${JSON.stringify(r.diagnostics)}`);
+  return buildLab(r.lab, { seed, setupHost: standardSetup });
+}

@@ -38,9 +38,18 @@ export interface IpvsEngineOptions {
   flavour?: "current" | "classic";
   /** Kernel HZ, for the jiffies shown in /proc/net/ip_vs and the timeout bound (default 250). */
   hz?: number;
+  /**
+   * Whether the kernel has ip_vs_twos (Linux >= 6.2). Default false: lvslab hosts run
+   * Linux 6.1, where `ipvsadm -A ... -s twos` fails with "Scheduler or persistence engine
+   * not found" and logs "Scheduler module ip_vs_twos not found" (real-kernel golden
+   * test/golden/kernel/ipvsadm-errors.out).
+   */
+  twos?: boolean;
 }
 
 const US = 1_000_000;
+/** Stand-in pid of the sync daemon's kernel thread in its log lines. */
+const SYNC_THREAD_PID = 720;
 const IPPROTO_ICMP = 1;
 const IPPROTO_TCP = 6;
 const IPPROTO_UDP = 17;
@@ -84,6 +93,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   readonly ports: IpvsPorts;
   readonly classic: boolean;
   readonly hz: number;
+  private readonly hasTwos: boolean;
   /** The connection table (rows addressed by integer handles). */
   readonly tab: ConnTable;
   readonly totalStats = new StatsBlock();
@@ -127,6 +137,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     this.ports = ports;
     this.classic = opts.flavour === "classic";
     this.hz = opts.hz ?? 250;
+    this.hasTwos = opts.twos ?? false;
     const bits = Math.min(20, Math.max(8, opts.connTabBits ?? 12));
     this.tab = new ConnTable(bits, ports.random());
     this.ipId = ports.random() & 0xffff;
@@ -139,6 +150,11 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       random: () => ports.random(),
       sysctl: (name) => Number(self.sysctlValues.get(name) ?? "0"),
     };
+    // ip_vs_init(): what the kernel logs when the ip_vs module loads (ip_vs_protocol_init,
+    // ip_vs_conn_init: memory = size * sizeof(struct hlist_head), 8 bytes on 64-bit).
+    ports.log("IPVS: Registered protocols (TCP, UDP, SCTP, AH, ESP)");
+    ports.log(`IPVS: Connection hash table configured (size=${this.tab.size}, memory=${(this.tab.size * 8) >> 10}Kbytes)`);
+    ports.log("IPVS: ipvs loaded.");
     this.xenv = {
       ports,
       nextIpId: () => (this.ipId = (this.ipId + 1) & 0xffff),
@@ -154,10 +170,10 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     return { version: "1.2.1", connTabSize: this.tab.size };
   }
 
-  private schedulerFor(name: string): ReturnType<typeof findScheduler> {
-    const t = findScheduler(name);
+  private schedulerFor(name: string, logMissing = true): ReturnType<typeof findScheduler> {
+    const t = name === "twos" && !this.hasTwos ? undefined : findScheduler(name);
     if (t === undefined) {
-      this.ports.log(`IPVS: Scheduler module ip_vs_${name} not found`);
+      if (logMissing) this.ports.log(`IPVS: Scheduler module ip_vs_${name} not found`);
       return undefined;
     }
     if (!this.modules.has(name)) {
@@ -165,6 +181,14 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       this.ports.log(`IPVS: [${name}] scheduler registered.`);
     }
     return t;
+  }
+
+  /**
+   * `modprobe ip_vs_NAME`: register the scheduler module now (register_ip_vs_scheduler logs
+   * "[NAME] scheduler registered." once). False when the kernel has no such module.
+   */
+  loadScheduler(name: string): boolean {
+    return this.schedulerFor(name, false) !== undefined;
   }
 
   private checkPe(pe: string): IpvsErrno | undefined {
@@ -473,7 +497,18 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
 
   startDaemon(d: DaemonInfo): IpvsErrno | undefined {
     if (this.daemonList.some((x) => x.state === d.state)) return "EEXIST";
-    this.daemonList.push({ ...d });
+    // start_sync_thread() fills what the request left 0: port IP_VS_SYNC_PORT 8848, ttl 1,
+    // group IP_VS_SYNC_GROUP 224.0.0.81, maxlen = the interface MTU less the IPv4 and UDP
+    // headers (1500 - 28 = 1472; lvslab NICs have MTU 1500 unless a lab says otherwise).
+    this.daemonList.push({
+      ...d,
+      maxLen: d.maxLen || 1472,
+      group: d.group || 0xe0000051,
+      port: d.port || 8848,
+      ttl: d.ttl || 1,
+    });
+    // start_sync_thread(): one thread per state (id 0 with the default one thread).
+    this.ports.log(`IPVS: sync thread started: state = ${d.state.toUpperCase()}, mcast_ifn = ${d.mcastIfn}, syncid = ${d.syncId}, id = 0`);
     return undefined;
   }
 
@@ -481,6 +516,9 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const i = this.daemonList.findIndex((x) => x.state === state && (syncId === undefined || x.syncId === syncId));
     if (i < 0) return "ESRCH";
     this.daemonList.splice(i, 1);
+    // stop_sync_thread() names the kernel thread's pid, which lvslab does not have: a
+    // stand-in number (the golden's pid differs run to run anyway).
+    this.ports.log(`IPVS: stopping ${state} sync thread ${SYNC_THREAD_PID} ...`);
     return undefined;
   }
 

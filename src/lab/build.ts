@@ -45,6 +45,7 @@ export function buildLab(spec: LabSpec, opts: BuildOptions = {}): BuiltLab {
   }
   for (const h of spec.hosts) {
     const host = hosts.get(h.name)!;
+    host.fs.mkdirp("/etc"); // a host with no files under /etc still has the directory
     if (!host.fs.exists("/etc/hosts")) host.fs.write("/etc/hosts", lines.join("\n") + "\n" + (h.hostsFile ?? ""));
   }
   return { spec, world, hosts, warnings };
@@ -58,6 +59,9 @@ function buildHost(world: World, h: HostSpec, spec: LabSpec, warnings: string[],
   host.env.set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   host.env.set("TZ", spec.timezone);
   host.env.set("HOSTNAME", h.hostname);
+  // The directories every Debian host has.
+  for (const d of ["/tmp", "/root", "/etc", "/var/log", "/var/tmp", "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/bin", "/sbin", "/home"]) host.fs.mkdirp(d);
+  host.env.set("PWD", "/root");
   for (const n of h.nics) {
     const nic = host.addNic(n.name, n.mac, n.mtu);
     const seg = world.segments.get(n.segment);

@@ -13,7 +13,7 @@ const PKT = { proto: 6, saddr: 0x0a000001, daddr: 0x0a000064, sport: 12345, dpor
 
 /** A service whose dests were added in `order` (so the list is reversed: newest first). */
 function setup(sched: string, adds: [string, number][], flags = 0): { e: IpvsEngine; svc: Service } {
-  const { e } = newEngine();
+  const { e } = newEngine({ twos: sched === "twos" });
   assert.equal(e.addService(svcSpec(KEY, sched, { flags })), undefined);
   for (const [a, w] of adds) assert.equal(e.addDest(KEY, destSpec(a, 80, { weight: w })), undefined);
   return { e, svc: e.serviceObjects()[0]! };
