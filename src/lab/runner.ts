@@ -107,7 +107,7 @@ export function startCommand(host: Host, line: string, io: Transcript): Process 
   const ctx = host.makeContext(["bash"], io, { interrupt });
   let state = shellStates.get(host);
   if (!state) {
-    state = new ShellState();
+    state = ShellState.fromEnv(ctx.env);
     shellStates.set(host, state);
   }
   const proc: Process = {
