@@ -16,7 +16,7 @@ import type { Rng } from "../sim/rng.js";
 import {
   ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
   ICMP_EXC_TTL, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
-  ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, emitArp, emitEthernet,
+  ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
   emitIcmp, emitIpv4, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
   ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
   natRewriteDst, natRewriteSrc, parseArp, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
@@ -622,7 +622,7 @@ export class Host implements HostForTools {
     if (rt.dev === nic && (this.conf("all", "send_redirects") !== 0 || this.conf(nic.name, "send_redirects") !== 0)) {
       this.sendRedirect(pkt, rt.nextHop, nic);
     }
-    pkt = pkt.slice();
+    pkt = copyBytes(pkt);
     ip4DecTtl(pkt);
     if (!this.netfilter.empty()) {
       const d = this.hook("filter", "FORWARD", pkt, nic.name, rt.dev.name);

@@ -9,7 +9,7 @@
  */
 import type { Micros } from "../sim/clock.js";
 import type { EventQueue } from "../sim/queue.js";
-import { ETH_ZLEN, readMac } from "../wire/index.js";
+import { ETH_ZLEN, allocBytes, copyBytes, readMac } from "../wire/index.js";
 
 export interface SegmentPort {
   /** Called when a frame arrives at this port (the bytes are the receiver's own copy). */
@@ -57,7 +57,7 @@ export class Segment {
       if ((wire[0]! & 1) === 0) {
         const to = this.fdb.get(readMac(wire, 0));
         if (to) {
-          if (to !== from) this.queue.deliverAfter(this.latency, to, owned ? wire : wire.slice());
+          if (to !== from) this.queue.deliverAfter(this.latency, to, owned ? wire : copyBytes(wire));
           return;
         }
       }
@@ -73,13 +73,13 @@ export class Segment {
     for (let i = 0; i <= last; i++) {
       const p = ports[i]!;
       if (p === from) continue;
-      this.queue.deliverAfter(this.latency, p, owned && i === last ? wire : wire.slice());
+      this.queue.deliverAfter(this.latency, p, owned && i === last ? wire : copyBytes(wire));
     }
   }
 }
 
 function padded(frame: Uint8Array): Uint8Array {
-  const out = new Uint8Array(ETH_ZLEN);
+  const out = allocBytes(ETH_ZLEN);
   out.set(frame, 0);
   return out;
 }

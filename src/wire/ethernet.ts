@@ -10,6 +10,7 @@
  */
 import { type Mac, readMac, writeMac } from "./addr.js";
 import { type WireResult, wireErr, wireOk } from "./result.js";
+import { allocBytes } from "./alloc.js";
 
 export const ETH_HLEN = 14;
 /** Minimum frame length without FCS: shorter frames are zero-padded by the sender. */
@@ -54,7 +55,7 @@ export function parseEthernet(b: Uint8Array): WireResult<EthernetFrame> {
  */
 export function emitEthernet(f: EthernetFrame, opts: EmitEthernetOptions = {}): Uint8Array {
   const len = ETH_HLEN + f.payload.length;
-  const out = new Uint8Array(opts.pad === false ? len : Math.max(len, ETH_ZLEN));
+  const out = allocBytes(opts.pad === false ? len : Math.max(len, ETH_ZLEN));
   writeMac(out, ETH_OFF_DST, f.dst);
   writeMac(out, ETH_OFF_SRC, f.src);
   out[ETH_OFF_TYPE] = f.ethertype >>> 8;

@@ -3,7 +3,8 @@
  *
  * This layer turns packet bytes into values and back: Ethernet, ARP, IPv4, TCP (with its
  * options, including the LVS TOA option), UDP and ICMP, and the Internet checksum. It has
- * no state, no clock and imports nothing outside this folder.
+ * no state (apart from the slab `allocBytes` carves packet bytes from), no clock and imports
+ * nothing outside this folder.
  *
  * Its guarantees:
  * - **Parsing never throws.** `parseX(bytes)` returns a `WireResult`: the value, or a short
@@ -28,6 +29,7 @@
  */
 export * from "./result.js";
 export * from "./addr.js";
+export * from "./alloc.js";
 export * from "./checksum.js";
 export * from "./ethernet.js";
 export * from "./arp.js";

@@ -22,6 +22,7 @@
 import { type Ip4, readIp4, writeIp4 } from "./addr.js";
 import { csumReplace16, csumReplace32, internetChecksum } from "./checksum.js";
 import { type WireResult, wireErr, wireOk } from "./result.js";
+import { allocBytes } from "./alloc.js";
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_IPIP = 4;
@@ -141,7 +142,7 @@ export function emitIpv4(h: Ipv4HeaderInit, payload: Uint8Array): Uint8Array {
   if (fragOffset % 8 !== 0 || fragOffset < 0 || fragOffset / 8 > IP_OFFMASK) {
     throw new RangeError(`bad IPv4 fragment offset ${fragOffset}`);
   }
-  const out = new Uint8Array(total);
+  const out = allocBytes(total);
   out[0] = 0x40 | (hl >>> 2);
   out[1] = h.tos ?? 0;
   out[2] = total >>> 8;

@@ -23,6 +23,7 @@ import { type Ip4, readIp4, writeIp4 } from "./addr.js";
 import { csumReplace16, csumReplace32, foldChecksum, onesSum, pseudoHeaderSum } from "./checksum.js";
 import { IPPROTO_TCP, IPPROTO_UDP, IP4_OFF_CSUM, IP4_OFF_DST, IP4_OFF_SRC, IP_OFFMASK } from "./ipv4.js";
 import { type WireResult, wireErr, wireOk } from "./result.js";
+import { allocBytes } from "./alloc.js";
 
 export const TCP_FIN = 1;
 export const TCP_SYN = 2;
@@ -264,7 +265,7 @@ export function emitTcp(seg: TcpSegmentInit, src: Ip4, dst: Ip4): Uint8Array {
   if (optLen > TCP_MAX_OPTLEN) throw new RangeError(`TCP options too long: ${optLen} bytes`);
   const hl = TCP_MIN_HLEN + optLen;
   const payload = seg.payload ?? EMPTY;
-  const out = new Uint8Array(hl + payload.length);
+  const out = allocBytes(hl + payload.length);
   out[0] = seg.srcPort >>> 8;
   out[1] = seg.srcPort;
   out[2] = seg.dstPort >>> 8;
