@@ -36,6 +36,15 @@ export interface IpvsEngineOptions {
   connTabBits?: number;
   /** Kernel behaviour: "current" (6.12.104+ / 2026 stable) or "classic" (§14 of the reference). */
   flavour?: "current" | "classic";
+  /**
+   * The lc/wlc/lblc/lblcr/twos overhead. Default "classic" (256*active + inactive) whatever
+   * the flavour: the Linux 6.1 of the real-kernel goldens has it. In
+   * test/golden/kernel/sched-order.out (wlc-overhead-probe) rs1 w256 with one active
+   * connection and rs2 w1 with one inactive tie at 256/256 = 1/1 and the newest-first rs1
+   * wins; with totalconns rs1 would be 257/256 > 1/1 and rs2 would win.
+   * "totalconns": 256*active + (active + inactive), the 2026 stable backport.
+   */
+  overhead?: "classic" | "totalconns";
   /** Kernel HZ, for the jiffies shown in /proc/net/ip_vs and the timeout bound (default 250). */
   hz?: number;
   /**
@@ -146,6 +155,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const self = this;
     this.schedEnv = {
       classic: this.classic,
+      classicOverhead: this.classic || opts.overhead !== "totalconns",
       now: () => ports.now(),
       random: () => ports.random(),
       sysctl: (name) => Number(self.sysctlValues.get(name) ?? "0"),

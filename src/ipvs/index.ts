@@ -18,8 +18,10 @@
  * Guarantees: packets never make it throw (malformed ones are dropped with a reason);
  * every verdict carries a plain-words note for the trace (formatted lazily); control-plane
  * calls return the errno the kernel gives. Behaviour follows the "current" kernels (6.12.104+)
- * by default; `{ flavour: "classic" }` switches overhead, active TCP states, threshold
- * hysteresis and sh/dh hashing to the long-standing behaviour.
+ * by default, except the lc/wlc overhead, which is Linux 6.1's 256*active + inactive unless
+ * `{ overhead: "totalconns" }` (the real-kernel goldens show it); `{ flavour: "classic" }`
+ * switches overhead, active TCP states, threshold hysteresis and sh/dh hashing to the
+ * long-standing behaviour.
  *
  * Not implemented (yet): SCTP, IPv6, FullNAT, the sip persistence engine (accepted by name
  * only), FTP helper, cache_bypass entries, drop_entry defense, sync daemon traffic (only

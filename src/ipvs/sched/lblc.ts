@@ -45,7 +45,7 @@ class Lblc implements Scheduler {
       const d = en.dest;
       if (d.available && d.weight > 0 && !lblcOverloaded(d, svc)) return d;
     }
-    const d = wlcPick(svc.dests, this.env.classic);
+    const d = wlcPick(svc.dests, this.env.classicOverhead);
     if (d === undefined) return NO_DEST;
     if (en !== undefined) {
       if (en.dest !== d) {

@@ -33,7 +33,7 @@ class Lblcr implements Scheduler {
     let loh = 0;
     for (const d of set) {
       if (d.overloaded || d.weight <= 0 || !d.available) continue;
-      const doh = overhead(d, this.env.classic);
+      const doh = overhead(d, this.env.classicOverhead);
       if (least === undefined || loh * d.weight > doh * least.weight) {
         least = d;
         loh = doh;
@@ -47,7 +47,7 @@ class Lblcr implements Scheduler {
     let moh = 0;
     for (const d of set) {
       if (d.weight <= 0) continue;
-      const doh = overhead(d, this.env.classic);
+      const doh = overhead(d, this.env.classicOverhead);
       if (most === undefined || moh * d.weight < doh * most.weight) {
         most = d;
         moh = doh;
@@ -68,7 +68,7 @@ class Lblcr implements Scheduler {
         en.lastmod = now;
       }
       if (d !== undefined && !lblcOverloaded(d, svc)) return d;
-      const n = wlcPick(svc.dests, this.env.classic);
+      const n = wlcPick(svc.dests, this.env.classicOverhead);
       if (n === undefined) return NO_DEST;
       if (!en.set.includes(n)) {
         en.set.unshift(n);
@@ -76,7 +76,7 @@ class Lblcr implements Scheduler {
       }
       return n;
     }
-    const d = wlcPick(svc.dests, this.env.classic);
+    const d = wlcPick(svc.dests, this.env.classicOverhead);
     if (d === undefined) return ""; // logged only at debug level
     if (this.env.classic || this.table.size < (LBLC_MAX_SIZE * 3) / 2) {
       this.table.set(pkt.daddr, { set: [d], lastuse: now, lastmod: now });

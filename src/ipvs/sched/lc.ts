@@ -10,7 +10,7 @@ export const lc: SchedulerType = {
       let loh = 0;
       for (const d of svc.dests) {
         if (d.overloaded || d.weight === 0) continue;
-        const doh = overhead(d, env.classic);
+        const doh = overhead(d, env.classicOverhead);
         if (least === undefined || doh < loh) {
           least = d;
           loh = doh;

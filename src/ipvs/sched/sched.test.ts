@@ -147,9 +147,9 @@ test("wlc: D3 (w2, 1 active), D2 (w1, 10 inactive), D1 idle -> D1 (§13)", () =>
   assert.equal(nm((s.svc.sched.schedule(s.svc, PKT) as { addr: number }).addr), "A");
 });
 
-test("wlc tie: classic keeps A, current picks B (§13)", () => {
+test("wlc tie: classic keeps A, current (totalconns) picks B (§13)", () => {
   for (const [flavour, want] of [["classic", "A"], ["current", "B"]] as const) {
-    const { e } = newEngine({ flavour });
+    const { e } = newEngine({ flavour, overhead: flavour === "current" ? "totalconns" : undefined });
     e.addService(svcSpec(KEY, "wlc"));
     e.addDest(KEY, destSpec("2.2.2.2", 80));
     e.addDest(KEY, destSpec("1.1.1.1", 80)); // list A, B
@@ -159,6 +159,15 @@ test("wlc tie: classic keeps A, current picks B (§13)", () => {
     const r = svc.sched.schedule(svc, PKT) as { addr: number };
     assert.equal(nm(r.addr), want, flavour);
   }
+  // The default (Linux 6.1, as the real-kernel goldens show): the overhead without totalconns.
+  const { e } = newEngine();
+  e.addService(svcSpec(KEY, "wlc"));
+  e.addDest(KEY, destSpec("2.2.2.2", 80));
+  e.addDest(KEY, destSpec("1.1.1.1", 80));
+  const svc = e.serviceObjects()[0]!;
+  svc.dests[0]!.activeConns = 1;
+  svc.dests[1]!.inactConns = 256;
+  assert.equal(nm((svc.sched.schedule(svc, PKT) as { addr: number }).addr), "A", "default");
 });
 
 test("sh: bucket fill and client lookups (§13)", () => {

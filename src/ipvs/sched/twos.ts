@@ -28,11 +28,11 @@ export const twos: SchedulerType = {
         r2 -= d.weight;
         if (r1 <= 0 && c1 === undefined) {
           c1 = d;
-          oh1 = overhead(d, env.classic);
+          oh1 = overhead(d, env.classicOverhead);
         }
         if (r2 <= 0 && c2 === undefined) {
           c2 = d;
-          oh2 = overhead(d, env.classic);
+          oh2 = overhead(d, env.classicOverhead);
         }
         if (c1 && c2) break;
       }

@@ -17,8 +17,13 @@ export interface SchedPacket {
 
 /** What a scheduler may know about the engine. */
 export interface SchedEnv {
-  /** [classic] overhead = 256*active + inactive; else 256*active + total. */
+  /** [classic] kernel behaviour (sh/dh hashing, lblc/lblcr table bounds). */
   readonly classic: boolean;
+  /**
+   * Overhead without totalconns: 256*active + inactive (Linux 6.1 as recorded in the
+   * real-kernel goldens); false: 256*active + total ("ipvs: add totalconns for dest").
+   */
+  readonly classicOverhead: boolean;
   now(): Micros;
   random(): number;
   /** Integer sysctl value (e.g. lblc_expiration). */

@@ -36,7 +36,7 @@ export const wlc: SchedulerType = {
   name: "wlc",
   init: (_svc, env: SchedEnv) => ({
     schedule(svc: Service): SchedResult {
-      return wlcPick(svc.dests, env.classic) ?? NO_DEST;
+      return wlcPick(svc.dests, env.classicOverhead) ?? NO_DEST;
     },
   }),
 };
