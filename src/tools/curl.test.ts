@@ -132,6 +132,16 @@ describe("curl", () => {
     assert.equal(bad.err, "curl: (6) Could not resolve host: nohost\n");
   });
 
+  it("--interface binds the source address; an address not on the host exits 45", async () => {
+    const l = lab();
+    const r = await l.run(["curl", "-s", "--interface", "192.168.75.150", "-w", "%{local_ip}\\n", "http://192.168.75.131/"]);
+    assert.equal(r.code, 0);
+    assert.equal(r.out, "2222222222222slave\n192.168.75.150\n");
+    const bad = await l.run(["curl", "--interface", "10.9.9.9", "http://192.168.75.131/"]);
+    assert.equal(bad.code, 45);
+    assert.equal(bad.err, "curl: (45) bind failed with errno 99: Cannot assign requested address\n");
+  });
+
   it("connection refused: RST from the server, exit 7 with curl's text", async () => {
     const l = lab({ serve: false });
     const r = await l.run(["curl", "192.168.75.131"]);

@@ -3,7 +3,8 @@
  * trace, the output options and the error messages and exit codes of the real tool.
  *
  * Supported: http:// URLs (several per command, reusing a kept-alive connection), -s -S
- * -v -I -i -D -o -O -H -A -e -X -d -f -L -w --connect-timeout -m --resolve -V -h, names
+ * -v -I -i -D -o -O -H -A -e -X -d -f -L -w --connect-timeout -m --resolve --interface
+ * (an IPv4 address or an interface name: bind the source address) -V -h, names
  * through ctx.host.resolve() or /etc/hosts.
  *
  * Not implemented: https and other protocols (exit 1), the progress meter (curl shows it
@@ -20,6 +21,8 @@ export interface CurlHost {
   tcp: TcpStack;
   /** Name lookup (DNS-like); /etc/hosts is read when absent or when it returns undefined. */
   resolve?: (name: string) => Ip4 | undefined;
+  /** NICs by name (for `--interface eth0`). */
+  nics?: ReadonlyMap<string, { addrs: ReadonlyArray<{ addr: Ip4 }> }>;
 }
 
 const VERSION = "curl/7.88.1";
@@ -59,6 +62,7 @@ const STRERROR: Record<number, string> = {
   22: "HTTP response code said error",
   23: "Failed writing received data to disk/application",
   28: "Timeout was reached",
+  45: "Failed binding local connection end",
   47: "Number of redirects hit maximum amount",
   52: "Server returned nothing (no headers, no data)",
   56: "Failure when receiving data from the peer",
@@ -103,6 +107,8 @@ interface Options {
   connectTimeout?: Micros;
   maxTime?: Micros;
   resolve: Map<string, Ip4>;
+  /** --interface: an address or an interface name to take the source address from. */
+  iface?: string;
 }
 
 interface Url {
@@ -143,6 +149,7 @@ const ARG_OPTS = new Map<string, keyof Options | "resolve" | "header">([
   ["--data-binary", "data"], ["-w", "writeOut"], ["--write-out", "writeOut"], ["-D", "dumpHeader"],
   ["--dump-header", "dumpHeader"], ["--connect-timeout", "connectTimeout"], ["-m", "maxTime"],
   ["--max-time", "maxTime"], ["--resolve", "resolve"], ["--url", "urls"],
+  ["--interface", "iface"],
 ]);
 
 const FLAG_OPTS = new Map<string, string>([
@@ -388,6 +395,24 @@ class Curl {
     return this.host.resolve?.(url.host) ?? etcHosts(this.ctx, url.host);
   }
 
+  /**
+   * --interface (Curl_bindlocal): an interface name gives that NIC's first address, an
+   * IPv4 literal is used as is; either must be an address of this host, or bind() fails
+   * with EADDRNOTAVAIL and curl exits 45.
+   */
+  private bindAddress(): Ip4 | undefined {
+    const spec = this.o.iface;
+    if (spec === undefined) return undefined;
+    const nic = this.host.nics?.get(spec);
+    const addr = nic ? nic.addrs[0]?.addr : parseIp4(spec);
+    if (addr === undefined) throw new CurlError(45, `Couldn't bind to '${spec}'`);
+    if (!this.tcp.ports.isLocal(addr)) {
+      this.info(`bind failed with errno 99: ${ERRNO_TEXT.EADDRNOTAVAIL}`);
+      throw new CurlError(45, `bind failed with errno 99: ${ERRNO_TEXT.EADDRNOTAVAIL}`);
+    }
+    return addr;
+  }
+
   private async connect(url: Url, start: Micros, info: Record<string, string | number>): Promise<Conn> {
     const reuse = this.conns.find((c) => c.host === url.host && c.port === url.port);
     if (reuse) {
@@ -403,7 +428,8 @@ class Curl {
     const id = this.nextId++;
     const ipText = formatIp4(ip);
     this.info(`  Trying ${ipText}:${url.port}...`);
-    const sock = this.tcp.connect({ dst: ip, dport: url.port, noDelay: true });
+    const src = this.bindAddress();
+    const sock = this.tcp.connect({ dst: ip, dport: url.port, noDelay: true, src });
     const connectTimeout = this.o.connectTimeout ?? 300_000_000;
     const budget = this.o.maxTime !== undefined ? Math.min(connectTimeout, this.o.maxTime) : connectTimeout;
     // curl's timers fire a millisecond after the deadline it checks with ms granularity.
