@@ -69,12 +69,41 @@ export interface Decision {
   where: string;
 }
 
+/** A table's chains: a Map that tells its owner when chains come and go. */
+class ChainMap extends Map<string, Chain> {
+  constructor(private readonly changed: () => void) {
+    super();
+  }
+
+  override set(name: string, c: Chain): this {
+    super.set(name, c);
+    this.changed();
+    return this;
+  }
+
+  override delete(name: string): boolean {
+    const r = super.delete(name);
+    this.changed();
+    return r;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.changed();
+  }
+}
+
 export class Netfilter {
   readonly tables = new Map<TableName, Map<string, Chain>>();
+  /** Every chain of every table, rebuilt when a chain is created or deleted (for empty()). */
+  private chains: Chain[] | undefined;
 
   constructor() {
+    const changed = (): void => {
+      this.chains = undefined;
+    };
     for (const t of Object.keys(BUILTIN_CHAINS) as TableName[]) {
-      const m = new Map<string, Chain>();
+      const m = new ChainMap(changed);
       for (const c of BUILTIN_CHAINS[t]) m.set(c, { name: c, builtin: true, policy: "ACCEPT", rules: [], pkts: 0, bytes: 0 });
       this.tables.set(t, m);
     }
@@ -86,7 +115,16 @@ export class Netfilter {
 
   /** True when no rule exists anywhere (fast path). */
   empty(): boolean {
-    for (const t of this.tables.values()) for (const c of t.values()) if (c.rules.length > 0 || c.policy !== "ACCEPT") return false;
+    let chains = this.chains;
+    if (chains === undefined) {
+      chains = [];
+      for (const t of this.tables.values()) for (const c of t.values()) chains.push(c);
+      this.chains = chains;
+    }
+    for (let i = 0; i < chains.length; i++) {
+      const c = chains[i]!;
+      if (c.rules.length > 0 || c.policy !== "ACCEPT") return false;
+    }
     return true;
   }
 
