@@ -29,7 +29,7 @@ import { NeighTable, type NeighParams } from "./neigh.js";
 import { Netfilter, type Decision, type Hook, type PacketInfo, type TableName } from "./netfilter.js";
 import { RouteTable, type Route } from "./route.js";
 import type { Segment, SegmentPort } from "./segment.js";
-import { SysctlTable } from "./sysctl.js";
+import { SysctlTable, type SysctlInt } from "./sysctl.js";
 import { MemVfs, bytesText } from "./vfs.js";
 import type { World } from "./world.js";
 
@@ -48,6 +48,7 @@ export interface NicStats {
 }
 
 export class Nic implements SegmentPort {
+  /** Change only through Host.addAddress / removeAddress (the host caches its address sets). */
   readonly addrs: NicAddr[] = [];
   up = true;
   promisc = 0;
@@ -158,6 +159,10 @@ export class Host implements HostForTools {
   readonly rng: Rng;
   readonly capture: CaptureSource;
   private nextIfIndex = 1;
+  /** Local and broadcast addresses of every NIC; dropped whenever an address or NIC changes. */
+  private addrSets: { local: Set<Ip4>; bcast: Set<Ip4>; nics: number } | undefined;
+  private readonly ipForward: SysctlInt;
+  private readonly ipDefaultTtl: SysctlInt;
 
   constructor(
     readonly world: World,
@@ -167,8 +172,11 @@ export class Host implements HostForTools {
     this.ipId = this.rng.below(65536);
     this.fs.clock = () => world.epochUs + world.now();
     this.sysctl.set("kernel.hostname", name);
+    this.ipForward = this.sysctl.int("net.ipv4.ip_forward");
+    this.ipDefaultTtl = this.sysctl.int("net.ipv4.ip_default_ttl", 64);
     const lo = this.addNic("lo", 0, 65536);
     lo.addrs.push({ addr: 0x7f000001, plen: 8 });
+    this.addrSets = undefined;
     this.neigh = new NeighTable({
       queue: world.queue,
       rng: world.rng.stream(`neigh:${name}`),
@@ -213,6 +221,7 @@ export class Host implements HostForTools {
   addNic(name: string, mac: Mac, mtu = 1500): Nic {
     const nic = new Nic(this, name, mac, mtu, this.nextIfIndex++);
     this.nics.set(name, nic);
+    this.addrSets = undefined;
     this.sysctl.addInterface(name);
     return nic;
   }
@@ -223,6 +232,7 @@ export class Host implements HostForTools {
     if (!nic) return "ENODEV";
     if (nic.addrs.some((a) => a.addr === addr && a.plen === plen)) return "EEXIST";
     nic.addrs.push({ addr, plen });
+    this.addrSets = undefined;
     if (plen < 32 && !nic.isLoopback) {
       this.routes.add({ dst: addr, plen, dev, src: addr, metric: 0, proto: "kernel", scope: "link" });
     }
@@ -235,6 +245,7 @@ export class Host implements HostForTools {
     const i = nic.addrs.findIndex((a) => a.addr === addr && a.plen === plen);
     if (i < 0) return "EADDRNOTAVAIL";
     nic.addrs.splice(i, 1);
+    this.addrSets = undefined;
     this.routes.remove((r) => r.proto === "kernel" && r.dev === dev && r.src === addr);
     return undefined;
   }
@@ -285,21 +296,35 @@ export class Host implements HostForTools {
   }
 
   get forwarding(): boolean {
-    return this.sysctl.getInt("net.ipv4.ip_forward") !== 0;
+    return this.ipForward.value !== 0;
   }
 
   // ---------------------------------------------------------------- addresses
 
+  /** The address sets isLocalAddr/isBroadcastAddr use (NIC addresses change only through this class). */
+  private addresses(): { local: Set<Ip4>; bcast: Set<Ip4>; nics: number } {
+    let c = this.addrSets;
+    if (c === undefined || c.nics !== this.nics.size) {
+      c = { local: new Set(), bcast: new Set(), nics: this.nics.size };
+      for (const n of this.nics.values()) {
+        for (const x of n.addrs) {
+          c.local.add(x.addr);
+          if (x.plen < 31) c.bcast.add(broadcastOf(x.addr, x.plen));
+        }
+      }
+      this.addrSets = c;
+    }
+    return c;
+  }
+
   isLocalAddr(a: Ip4): boolean {
     if (a >>> 24 === 127) return true;
-    for (const n of this.nics.values()) for (const x of n.addrs) if (x.addr === a) return true;
-    return false;
+    return this.addresses().local.has(a);
   }
 
   isBroadcastAddr(a: Ip4): boolean {
     if (a === IP4_BROADCAST) return true;
-    for (const n of this.nics.values()) for (const x of n.addrs) if (x.plen < 31 && broadcastOf(x.addr, x.plen) === a) return true;
-    return false;
+    return this.addresses().bcast.has(a);
   }
 
   /** inet_select_addr: an address of `dev` on the same subnet as `to`, else its primary. */
@@ -704,7 +729,7 @@ export class Host implements HostForTools {
     this.ip.OutRequests++;
     const id = opts.id ?? this.nextId(proto, opts.df ?? false, payload);
     const pkt = emitIpv4(
-      { tos: opts.tos ?? 0, id, df: opts.df ?? false, ttl: opts.ttl ?? this.sysctl.getInt("net.ipv4.ip_default_ttl", 64), protocol: proto, src, dst },
+      { tos: opts.tos ?? 0, id, df: opts.df ?? false, ttl: opts.ttl ?? this.ipDefaultTtl.value, protocol: proto, src, dst },
       payload,
     );
     if (!this.netfilter.empty()) {

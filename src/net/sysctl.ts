@@ -58,9 +58,34 @@ export interface SysctlDelegate {
   names(): string[];
 }
 
+/**
+ * An integer sysctl read on a hot path: `value` is `getInt(name, dflt)`, parsed again only
+ * after the table changed. Names a delegate serves are read through every time.
+ */
+export class SysctlInt {
+  private version = -1;
+  private v = 0;
+
+  constructor(
+    private readonly table: SysctlTable,
+    readonly name: string,
+    private readonly dflt: number,
+  ) {}
+
+  get value(): number {
+    const t = this.table;
+    if (this.version === t.version) return this.v;
+    this.v = t.getInt(this.name, this.dflt);
+    this.version = t.isDelegated(this.name) ? -1 : t.version;
+    return this.v;
+  }
+}
+
 export class SysctlTable {
   private values = new Map<string, string>();
   private delegates: SysctlDelegate[] = [];
+  /** Bumped by every change to the values or the delegates (SysctlInt caches by it). */
+  version = 0;
   /** Called after a successful write (the host reacts, e.g. ip_forward). */
   onChange: (name: string, value: string) => void = () => {};
 
@@ -70,6 +95,7 @@ export class SysctlTable {
   }
 
   addInterface(ifname: string): void {
+    this.version++;
     for (const [k, v] of Object.entries(CONF_DEFAULTS)) {
       const dflt = this.values.get(`net.ipv4.conf.default.${k}`);
       this.values.set(`net.ipv4.conf.${ifname}.${k}`, ifname === "all" || ifname === "default" ? v : dflt ?? v);
@@ -78,10 +104,20 @@ export class SysctlTable {
 
   addDelegate(d: SysctlDelegate): void {
     this.delegates.push(d);
+    this.version++;
   }
 
   private delegateFor(name: string): SysctlDelegate | undefined {
     return this.delegates.find((d) => name.startsWith(d.prefix));
+  }
+
+  isDelegated(name: string): boolean {
+    return this.delegateFor(name) !== undefined;
+  }
+
+  /** A cached reader of an integer key (see SysctlInt). */
+  int(name: string, dflt = 0): SysctlInt {
+    return new SysctlInt(this, name, dflt);
   }
 
   get(name: string): string | undefined {
@@ -99,6 +135,7 @@ export class SysctlTable {
   /** Write like `echo VALUE > /proc/sys/...`: EINVAL for a malformed value, ENOENT for no such key. */
   set(name: string, raw: string): ErrnoName | undefined {
     const value = raw.replace(/\n$/, "").trim();
+    this.version++;
     const d = this.delegateFor(name);
     if (d) {
       const err = d.set(name.slice(d.prefix.length), value);
