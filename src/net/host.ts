@@ -181,7 +181,7 @@ export class Host implements HostForTools {
       queue: world.queue,
       rng: world.rng.stream(`neigh:${name}`),
       params: (dev) => this.neighParams(dev),
-      solicit: (dev, ip, unicastTo) => this.arpSolicit(dev, ip, unicastTo),
+      solicit: (dev, ip, unicastTo, src) => this.arpSolicit(dev, ip, unicastTo, src),
     });
     this.tcp = new TcpStack({
       now: () => world.now(),
@@ -288,6 +288,7 @@ export class Host implements HostForTools {
       retrans: g("retrans_time_ms", 1000) * 1000,
       ucastSolicit: g("ucast_solicit", 3),
       mcastSolicit: g("mcast_solicit", 3),
+      locktime: g("locktime", 100) * 10_000, // USER_HZ
     };
   }
 
@@ -373,7 +374,7 @@ export class Host implements HostForTools {
       return;
     }
     const type = (frame[12]! << 8) | frame[13]!;
-    if (type === ETHERTYPE_ARP) this.arpIn(nic, frame.subarray(ETH_HLEN));
+    if (type === ETHERTYPE_ARP) this.arpIn(nic, frame.subarray(ETH_HLEN), (frame[0]! & 1) !== 0);
     else if (type === ETHERTYPE_IPV4) {
       // Traffic arriving from a neighbour keeps its entry fresh. Linux 6.1 sends no DELAY/PROBE
       // ARP to a client while an IPVS-NAT flow with it is alive (real-kernel capture
@@ -400,7 +401,12 @@ export class Host implements HostForTools {
 
   // ---------------------------------------------------------------- ARP
 
-  private arpIn(nic: Nic, body: Uint8Array): void {
+  /**
+   * arp_process: a request for a local address that arp_ignore lets this NIC answer is
+   * answered and its sender learnt (neigh_event_ns); one arp_ignore refuses is dropped
+   * without learning anything; other ARP only updates an existing entry.
+   */
+  private arpIn(nic: Nic, body: Uint8Array, bcast: boolean): void {
     const r = parseArp(body);
     if (!r.ok) {
       this.dropPkt(nic, `malformed ARP (${r.error})`, body);
@@ -408,31 +414,37 @@ export class Host implements HostForTools {
     }
     const a = r.value;
     if (a.spa === 0 && a.op === ARP_REQUEST) return; // duplicate address probe: no learning
-    const forUs = this.arpTargetOk(nic, a.tpa, a.spa);
-    if (a.op === ARP_REQUEST) {
-      if (forUs) {
-        this.neigh.learn(nic.name, a.spa, a.sha, "request-for-us");
-        const reply = emitArp({ op: ARP_REPLY, sha: nic.mac, spa: a.tpa, tha: a.sha, tpa: a.spa });
-        nic.transmit(emitEthernet({ dst: a.sha, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: reply }, { pad: false }), true);
-      } else {
-        this.neigh.learn(nic.name, a.spa, a.sha, "other");
+    if (a.op === ARP_REQUEST && this.isLocalAddr(a.tpa) && a.tpa >>> 24 !== 127) {
+      if (!this.arpTargetOk(nic, a.tpa, a.spa)) {
+        this.drop(`ARP request for ${formatIp4(a.tpa)} from ${formatIp4(a.spa)} not answered on ${nic.name} (arp_ignore)`, body, nic.name);
+        return;
       }
-    } else if (a.op === ARP_REPLY) {
-      this.neigh.learn(nic.name, a.spa, a.sha, "reply");
+      this.neigh.learn(nic.name, a.spa, a.sha, "request-for-us");
+      const reply = emitArp({ op: ARP_REPLY, sha: nic.mac, spa: a.tpa, tha: a.sha, tpa: a.spa });
+      nic.transmit(emitEthernet({ dst: a.sha, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: reply }, { pad: false }), true);
+      return;
     }
+    // arp_is_garp: a gratuitous request or reply (sender = target) overrides the locktime.
+    const garp = a.spa === a.tpa && (a.op === ARP_REQUEST || a.tha === a.sha);
+    this.neigh.learn(nic.name, a.spa, a.sha, a.op === ARP_REPLY && !bcast ? "reply" : "other", garp);
   }
 
-  /** arp_ignore (net/ipv4/arp.c arp_ignore()): should `nic` answer for `tip`? */
+  /**
+   * arp_ignore (net/ipv4/arp.c arp_ignore(), inet_confirm_addr): may `nic` answer for the
+   * local address `tip`? The mode is the larger of conf/all and conf/NIC.
+   *   0: any local address;  1: only an address configured on `nic`;
+   *   2: as 1, and some address of `nic` has a subnet holding both `tip` and the sender;
+   *   3: any address but scope host ones;  4..7: reserved (answer);  8: never.
+   */
   private arpTargetOk(nic: Nic, tip: Ip4, sip: Ip4): boolean {
-    if (!this.isLocalAddr(tip) || tip >>> 24 === 127) return false;
     const mode = Math.max(this.conf("all", "arp_ignore"), this.conf(nic.name, "arp_ignore"));
     switch (mode) {
-      case 0:
-        return true;
       case 1:
         return nic.addrs.some((x) => x.addr === tip);
       case 2:
-        return nic.addrs.some((x) => x.addr === tip && sameSubnet(x.addr, sip, x.plen));
+        return nic.addrs.some((x) => x.addr === tip) && nic.addrs.some((x) => sameSubnet(x.addr, tip, x.plen) && sameSubnet(x.addr, sip, x.plen));
+      case 3:
+        return tip >>> 24 !== 127; // lvslab keeps no address scopes: only 127/8 is scope host
       case 8:
         return false;
       default:
@@ -440,11 +452,27 @@ export class Host implements HostForTools {
     }
   }
 
-  /** Send an ARP request (broadcast, or a unicast probe to a known MAC). */
-  private arpSolicit(dev: string, ip: Ip4, unicastTo: Mac | undefined): void {
+  /**
+   * Send an ARP request (broadcast, or a unicast probe to a known MAC). Its sender address
+   * follows arp_announce (arp_solicit; the larger of conf/all and conf/DEV), given `src`,
+   * the source of the packet waiting for the answer:
+   *   0: `src` if it is a local address;  1: `src` only if it is local and shares a subnet of
+   *   DEV with the target;  2: never `src`.
+   * Otherwise (and for probes no packet waits for) inet_select_addr picks DEV's address for
+   * the target.
+   */
+  private arpSolicit(dev: string, ip: Ip4, unicastTo: Mac | undefined, src: Ip4 | undefined): void {
     const nic = this.nics.get(dev);
     if (!nic || nic.isLoopback) return;
-    const spa = this.selectAddr(nic, ip) ?? 0;
+    let spa: Ip4 | undefined;
+    if (src !== undefined && this.isLocalAddr(src)) {
+      const mode = Math.max(this.conf("all", "arp_announce"), this.conf(dev, "arp_announce"));
+      if (mode === 1) {
+        // inet_addr_onlink: one subnet of DEV holds both the target and the source.
+        if (nic.addrs.some((x) => sameSubnet(x.addr, ip, x.plen) && sameSubnet(x.addr, src, x.plen))) spa = src;
+      } else if (mode !== 2) spa = src;
+    }
+    spa ??= this.selectAddr(nic, ip) ?? 0;
     const req = emitArp({ op: ARP_REQUEST, sha: nic.mac, spa, tha: 0, tpa: ip });
     nic.transmit(emitEthernet({ dst: unicastTo ?? MAC_BROADCAST, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: req }, { pad: false }), true);
   }
@@ -809,7 +837,7 @@ export class Host implements HostForTools {
         return;
       }
       dev.transmit(emitEthernet({ dst: mac, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
-    });
+    }, ip4Src(pkt));
   }
 
   /**

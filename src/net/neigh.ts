@@ -23,6 +23,8 @@ export interface NeighParams {
   retrans: Micros;
   ucastSolicit: number;
   mcastSolicit: number;
+  /** neigh locktime: an entry changed less than this ago ignores other link addresses. */
+  locktime: Micros;
 }
 
 export interface NeighEntry {
@@ -36,6 +38,8 @@ export interface NeighEntry {
   timer?: EventHandle;
   /** Packets waiting for resolution (IPv4 packets, with the callback that sends each). */
   queue: Array<(mac: Mac | undefined) => void>;
+  /** Source address of the packet queued last (the skb arp_solicit looks at), if any. */
+  queuedSrc: Ip4 | undefined;
   reachableTime: Micros;
 }
 
@@ -43,8 +47,12 @@ export interface NeighPorts {
   queue: EventQueue;
   rng: Rng;
   params(dev: string): NeighParams;
-  /** Send an ARP request for `ip` on `dev`: broadcast when `unicastTo` is undefined. */
-  solicit(dev: string, ip: Ip4, unicastTo: Mac | undefined): void;
+  /**
+   * Send an ARP request for `ip` on `dev`: broadcast when `unicastTo` is undefined. `src` is
+   * the source address of the last packet waiting for the answer (neigh_probe hands
+   * arp_solicit the tail of arp_queue), undefined when none waits (unicast probes).
+   */
+  solicit(dev: string, ip: Ip4, unicastTo: Mac | undefined, src: Ip4 | undefined): void;
 }
 
 const UNRES_QLEN = 101; // unres_qlen_bytes / truesize of a small packet, roughly
@@ -95,23 +103,26 @@ export class NeighTable {
 
   /**
    * Resolve `ip` on `dev` for one outgoing packet; `send(mac)` runs now or when resolution
-   * ends (mac undefined = failed: the caller drops and reports host unreachable).
+   * ends (mac undefined = failed: the caller drops and reports host unreachable). `src` is
+   * the packet's source address (what arp_announce looks at when the packet has to wait).
    */
-  resolve(dev: string, ip: Ip4, send: (mac: Mac | undefined) => void): void {
+  resolve(dev: string, ip: Ip4, send: (mac: Mac | undefined) => void, src?: Ip4): void {
     let e = this.get(dev, ip);
     const now = this.now();
     if (!e || e.state === "FAILED") {
       const p = this.ports.params(dev);
       if (!e) {
-        e = { ip, dev, mac: undefined, state: "INCOMPLETE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
+        e = { ip, dev, mac: undefined, state: "INCOMPLETE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], queuedSrc: undefined, reachableTime: this.randomReachable(p) };
         this.store(e);
       } else {
         e.state = "INCOMPLETE";
+        e.updated = now;
         e.probes = 0;
       }
       e.queue.push(send);
+      e.queuedSrc = src;
       e.probes++;
-      this.ports.solicit(dev, ip, undefined);
+      this.ports.solicit(dev, ip, undefined, src);
       this.setTimer(e, p.retrans);
       return;
     }
@@ -119,6 +130,7 @@ export class NeighTable {
       case "INCOMPLETE":
         if (e.queue.length >= UNRES_QLEN) e.queue.shift()!(undefined);
         e.queue.push(send);
+        e.queuedSrc = src;
         return;
       case "STALE":
         e.state = "DELAY";
@@ -152,38 +164,43 @@ export class NeighTable {
   }
 
   /**
-   * ARP input (arp_process): `solicited` is true for a reply to us; a request addressed to
-   * us creates or refreshes the sender as STALE (neigh_event_ns), a reply confirms it.
+   * ARP input (arp_process -> neigh_update). A request addressed to us creates or refreshes
+   * the sender as STALE and always overrides (neigh_event_ns); other ARP only updates an
+   * existing entry (arp_accept=0): a reply sent to us makes it REACHABLE, anything else STALE.
+   * Within `locktime` of the entry's last change a different link address is ignored ("if
+   * several different ARP replies follow back-to-back, use the FIRST one"), unless the ARP
+   * is gratuitous (`garp`).
    */
-  learn(dev: string, ip: Ip4, mac: Mac, how: "reply" | "request-for-us" | "other"): void {
+  learn(dev: string, ip: Ip4, mac: Mac, how: "reply" | "request-for-us" | "other", garp = false): void {
     let e = this.get(dev, ip);
     const now = this.now();
     const p = this.ports.params(dev);
     if (!e) {
       if (how !== "request-for-us") return; // arp_accept=0: no entry from gratuitous/other ARP
-      e = { ip, dev, mac, state: "STALE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], reachableTime: this.randomReachable(p) };
+      e = { ip, dev, mac, state: "STALE", confirmed: now - p.baseReachable, updated: now, probes: 0, queue: [], queuedSrc: undefined, reachableTime: this.randomReachable(p) };
       this.store(e);
       return;
     }
     if (e.state === "PERMANENT") return;
     const changed = e.mac !== mac;
+    const valid = e.state !== "INCOMPLETE" && e.state !== "FAILED";
+    if (how === "reply") e.confirmed = now;
+    const override = how === "request-for-us" || garp || now > e.updated + p.locktime;
+    if (valid && changed && !override) return;
     if (how === "reply") {
+      if (changed || e.state !== "REACHABLE") e.updated = now;
       e.mac = mac;
       e.state = "REACHABLE";
-      e.confirmed = now;
-      e.updated = now;
       e.probes = 0;
       e.reachableTime = this.randomReachable(p);
       this.setTimer(e, e.reachableTime);
       this.flush(e);
-    } else if (changed || e.state === "INCOMPLETE" || e.state === "FAILED") {
+    } else if (changed || !valid) {
       e.mac = mac;
-      if (e.state === "INCOMPLETE" || e.state === "FAILED" || changed) {
-        e.state = "STALE";
-        e.updated = now;
-        this.ports.queue.cancel(e.timer);
-        e.timer = undefined;
-      }
+      e.state = "STALE";
+      e.updated = now;
+      this.ports.queue.cancel(e.timer);
+      e.timer = undefined;
       this.flush(e);
     }
   }
@@ -192,7 +209,7 @@ export class NeighTable {
     const now = this.now();
     const old = this.get(dev, ip);
     if (old) this.ports.queue.cancel(old.timer);
-    const e: NeighEntry = { ip, dev, mac, state: "PERMANENT", confirmed: now, updated: now, probes: 0, queue: old?.queue ?? [], reachableTime: 0 };
+    const e: NeighEntry = { ip, dev, mac, state: "PERMANENT", confirmed: now, updated: now, probes: 0, queue: old?.queue ?? [], queuedSrc: undefined, reachableTime: 0 };
     this.store(e);
     this.flush(e);
   }
@@ -213,6 +230,7 @@ export class NeighTable {
   private flush(e: NeighEntry): void {
     const q = e.queue;
     e.queue = [];
+    e.queuedSrc = undefined;
     for (const send of q) send(e.mac);
   }
 
@@ -239,7 +257,7 @@ export class NeighTable {
         e.state = "PROBE";
         e.updated = now;
         e.probes = 1;
-        this.ports.solicit(e.dev, e.ip, e.mac);
+        this.ports.solicit(e.dev, e.ip, e.mac, undefined);
         this.setTimer(e, p.retrans);
         return;
       case "PROBE":
@@ -248,7 +266,7 @@ export class NeighTable {
           return;
         }
         e.probes++;
-        this.ports.solicit(e.dev, e.ip, e.mac);
+        this.ports.solicit(e.dev, e.ip, e.mac, undefined);
         this.setTimer(e, p.retrans);
         return;
       case "INCOMPLETE":
@@ -257,7 +275,7 @@ export class NeighTable {
           return;
         }
         e.probes++;
-        this.ports.solicit(e.dev, e.ip, undefined);
+        this.ports.solicit(e.dev, e.ip, undefined, e.queue.length > 0 ? e.queuedSrc : undefined);
         this.setTimer(e, p.retrans);
         return;
       default:
@@ -271,6 +289,7 @@ export class NeighTable {
     e.mac = undefined;
     const q = e.queue;
     e.queue = [];
+    e.queuedSrc = undefined;
     for (const send of q) send(undefined);
   }
 }
