@@ -1,6 +1,7 @@
 /**
  * /proc/sys/net/ipv4/vs/* (Documentation/networking/ipvs-sysctl.rst, defaults of 6.12).
- * Values are integers except sync_threshold (two integers) and est_cpulist (a CPU list).
+ * Values are integers except sync_threshold (two integers). The set is Linux 6.1's as Debian
+ * builds it: no debug_level (CONFIG_IP_VS_DEBUG is off) and no est_cpulist/est_nice (6.2+).
  */
 import type { IpvsErrno } from "./api.js";
 
@@ -25,11 +26,8 @@ export const SYSCTLS: readonly SysctlDef[] = [
   { name: "cache_bypass", def: "0" },
   { name: "conn_reuse_mode", def: "1" },
   { name: "conntrack", def: "0" },
-  { name: "debug_level", def: "0" },
   { name: "drop_entry", def: "0", min: 0, max: 3 },
   { name: "drop_packet", def: "0", min: 0, max: 3 },
-  { name: "est_cpulist", def: "0", kind: "text" },
-  { name: "est_nice", def: "0", min: -20, max: 19 },
   { name: "expire_nodest_conn", def: "0" },
   { name: "expire_quiescent_template", def: "0" },
   { name: "ignore_tunneled", def: "0" },
