@@ -22,6 +22,8 @@ export interface Route {
 export class RouteTable {
   private routes: Route[] = [];
   private seq = 0;
+  /** Bumped by every change (route caches compare it). */
+  version = 0;
 
   list(): readonly Route[] {
     // `ip route` order: default first, then by destination as the fib trie walks it.
@@ -34,12 +36,14 @@ export class RouteTable {
       return "EEXIST";
     if (this.routes.some((x) => x.dst === dst && x.plen === r.plen && x.metric === r.metric)) return "EEXIST";
     this.routes.push({ ...r, dst, seq: this.seq++ });
+    this.version++;
     return undefined;
   }
 
   remove(pred: (r: Route) => boolean): number {
     const before = this.routes.length;
     this.routes = this.routes.filter((r) => !pred(r));
+    if (this.routes.length !== before) this.version++;
     return before - this.routes.length;
   }
 
