@@ -50,7 +50,7 @@ export interface NicStats {
 export class Nic implements SegmentPort {
   /** Change only through Host.addAddress / removeAddress (the host caches its address sets). */
   readonly addrs: NicAddr[] = [];
-  up = true;
+  private isUp = true;
   promisc = 0;
   segment: Segment | undefined;
   readonly stats: NicStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxDropped: 0, txDropped: 0 };
@@ -66,6 +66,16 @@ export class Nic implements SegmentPort {
 
   get isLoopback(): boolean {
     return this.name === "lo";
+  }
+
+  get up(): boolean {
+    return this.isUp;
+  }
+
+  set up(v: boolean) {
+    if (v === this.isUp) return;
+    this.isUp = v;
+    this.host.netChanged();
   }
 
   receive(frame: Uint8Array): void {
@@ -150,7 +160,7 @@ export class Host implements HostForTools {
   readonly udpSockets = new Map<number, UdpHandler>();
   readonly icmpListeners = new Set<IcmpListener>();
   /** Redirect exceptions learnt from ICMP redirects: dst -> new gateway. */
-  readonly redirects = new Map<Ip4, Ip4>();
+  readonly redirects: Map<Ip4, Ip4> = new WatchedMap<Ip4, Ip4>(() => this.netChanged());
   /** Minimal conntrack for MASQUERADE/SNAT: reply tuple key -> original source. */
   private masq = new Map<string, { addr: Ip4; port: number }>();
   private icmpPeers = new Map<Ip4, { tokens: number; last: Micros }>();
@@ -161,6 +171,12 @@ export class Host implements HostForTools {
   private nextIfIndex = 1;
   /** Local and broadcast addresses of every NIC; dropped whenever an address or NIC changes. */
   private addrSets: { local: Set<Ip4>; bcast: Set<Ip4>; nics: number } | undefined;
+  /** routeOutput results by destination, valid while netVersion and the route table's version hold. */
+  private routeCache = new Map<Ip4, OutRoute | null>();
+  private routeCacheNet = -1;
+  private routeCacheRoutes = -1;
+  private routeCacheNics = -1;
+  private netVersion = 0;
   private readonly ipForward: SysctlInt;
   private readonly ipDefaultTtl: SysctlInt;
 
@@ -176,7 +192,7 @@ export class Host implements HostForTools {
     this.ipDefaultTtl = this.sysctl.int("net.ipv4.ip_default_ttl", 64);
     const lo = this.addNic("lo", 0, 65536);
     lo.addrs.push({ addr: 0x7f000001, plen: 8 });
-    this.addrSets = undefined;
+    this.netChanged();
     this.neigh = new NeighTable({
       queue: world.queue,
       rng: world.rng.stream(`neigh:${name}`),
@@ -221,7 +237,7 @@ export class Host implements HostForTools {
   addNic(name: string, mac: Mac, mtu = 1500): Nic {
     const nic = new Nic(this, name, mac, mtu, this.nextIfIndex++);
     this.nics.set(name, nic);
-    this.addrSets = undefined;
+    this.netChanged();
     this.sysctl.addInterface(name);
     return nic;
   }
@@ -232,7 +248,7 @@ export class Host implements HostForTools {
     if (!nic) return "ENODEV";
     if (nic.addrs.some((a) => a.addr === addr && a.plen === plen)) return "EEXIST";
     nic.addrs.push({ addr, plen });
-    this.addrSets = undefined;
+    this.netChanged();
     if (plen < 32 && !nic.isLoopback) {
       this.routes.add({ dst: addr, plen, dev, src: addr, metric: 0, proto: "kernel", scope: "link" });
     }
@@ -245,7 +261,7 @@ export class Host implements HostForTools {
     const i = nic.addrs.findIndex((a) => a.addr === addr && a.plen === plen);
     if (i < 0) return "EADDRNOTAVAIL";
     nic.addrs.splice(i, 1);
-    this.addrSets = undefined;
+    this.netChanged();
     this.routes.remove((r) => r.proto === "kernel" && r.dev === dev && r.src === addr);
     return undefined;
   }
@@ -302,6 +318,12 @@ export class Host implements HostForTools {
 
   // ---------------------------------------------------------------- addresses
 
+  /** Addresses, NICs, links or redirects changed: drop what was derived from them. */
+  netChanged(): void {
+    this.addrSets = undefined;
+    this.netVersion++;
+  }
+
   /** The address sets isLocalAddr/isBroadcastAddr use (NIC addresses change only through this class). */
   private addresses(): { local: Set<Ip4>; bcast: Set<Ip4>; nics: number } {
     let c = this.addrSets;
@@ -338,6 +360,22 @@ export class Host implements HostForTools {
 
   /** Output route for locally generated packets (ip_route_output_key). */
   routeOutput(dst: Ip4): OutRoute | undefined {
+    const cache = this.routeCache;
+    if (this.routeCacheNet !== this.netVersion || this.routeCacheRoutes !== this.routes.version || this.routeCacheNics !== this.nics.size || cache.size >= 4096) {
+      cache.clear();
+      this.routeCacheNet = this.netVersion;
+      this.routeCacheRoutes = this.routes.version;
+      this.routeCacheNics = this.nics.size;
+    } else {
+      const hit = cache.get(dst);
+      if (hit !== undefined) return hit ?? undefined;
+    }
+    const rt = this.routeOutputUncached(dst);
+    cache.set(dst, rt ?? null);
+    return rt;
+  }
+
+  private routeOutputUncached(dst: Ip4): OutRoute | undefined {
     if (this.isLocalAddr(dst)) {
       const lo = this.nics.get("lo")!;
       return { dev: lo, nextHop: dst, src: dst, local: true };
@@ -983,4 +1021,28 @@ function parseToSource(s: string | undefined): Ip4 | undefined {
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)/.exec(s);
   if (!m) return undefined;
   return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
+}
+
+/** A Map that reports every change (so caches derived from it can be dropped). */
+class WatchedMap<K, V> extends Map<K, V> {
+  constructor(private readonly changed: () => void) {
+    super();
+  }
+
+  override set(k: K, v: V): this {
+    super.set(k, v);
+    this.changed();
+    return this;
+  }
+
+  override delete(k: K): boolean {
+    const r = super.delete(k);
+    this.changed();
+    return r;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.changed();
+  }
 }
