@@ -157,6 +157,8 @@ export class Host implements HostForTools {
     InReceives: 0, InHdrErrors: 0, InAddrErrors: 0, ForwDatagrams: 0, InUnknownProtos: 0, InDiscards: 0,
     InDelivers: 0, OutRequests: 0, OutDiscards: 0, OutNoRoutes: 0,
   };
+  /** /proc/net/netstat "IpExt:"/"TcpExt:" counters kept here (TcpExtIPReversePathFilter). */
+  readonly ipExt = { IPReversePathFilter: 0 };
   readonly udpSockets = new Map<number, UdpHandler>();
   readonly icmpListeners = new Set<IcmpListener>();
   /** Redirect exceptions learnt from ICMP redirects: dst -> new gateway. */
@@ -543,11 +545,51 @@ export class Host implements HostForTools {
       this.unmasquerade(pkt);
     }
     const dst = ip4Dst(pkt);
+    // Route input validates the source first (fib_validate_source); loopback packets keep
+    // the route they were sent with and skip it.
+    if (!nic.isLoopback && !this.sourceValid(nic, pkt)) return;
     if (this.isLocalAddr(dst) || this.isBroadcastAddr(dst) || isMulticastIp4(dst)) {
       this.localIn(nic, pkt, mark);
     } else {
       this.forward(nic, pkt, mark);
     }
+  }
+
+  /**
+   * fib_validate_source for a packet that arrived on `nic`. rp_filter is the larger of
+   * conf/all and conf/NIC: 0 accepts any source but one of this host's own addresses
+   * (unless accept_local); 1 (strict) wants the route back to the source to leave by `nic`;
+   * 2 (loose) wants any route back. A failed check drops the packet (-EXDEV:
+   * IPReversePathFilter is counted; -EINVAL: a martian source).
+   */
+  private sourceValid(nic: Nic, pkt: Uint8Array): boolean {
+    const src = ip4Src(pkt);
+    if (src === 0) return true;
+    if (isMulticastIp4(src) || src === IP4_BROADCAST) {
+      this.dropPkt(nic, `martian source ${formatIp4(src)} on ${nic.name}`, pkt);
+      return false;
+    }
+    const rpf = Math.max(this.conf("all", "rp_filter"), this.conf(nic.name, "rp_filter"));
+    const acceptLocal = this.conf("all", "accept_local") !== 0 || this.conf(nic.name, "accept_local") !== 0;
+    if (this.isLocalAddr(src)) {
+      // The route back is RTN_LOCAL: only accept_local lets an own address in (with a
+      // reverse path check, only on the NIC that holds it).
+      if (acceptLocal && (rpf === 0 || nic.addrs.some((a) => a.addr === src))) return true;
+      this.dropPkt(nic, `martian source ${formatIp4(src)} on ${nic.name} (one of ${this.name}'s own addresses)`, pkt);
+      return false;
+    }
+    if (rpf === 0) return true;
+    if (this.isBroadcastAddr(src)) {
+      this.dropPkt(nic, `martian source ${formatIp4(src)} on ${nic.name} (a broadcast address)`, pkt);
+      return false;
+    }
+    const back = this.routes.lookup(src, (x) => this.nics.get(x.dev)?.up === true);
+    if (back !== undefined && back.dev === nic.name) return true;
+    if (back !== undefined && rpf !== 1 && nic.addrs.length > 0) return true;
+    this.ipExt.IPReversePathFilter++;
+    const why = back === undefined ? "no route back to it" : `the route back leaves by ${back.dev}`;
+    this.dropPkt(nic, `rp_filter=${rpf} on ${nic.name}: source ${formatIp4(src)} fails the reverse path check (${why})`, pkt);
+    return false;
   }
 
   private hook(table: TableName, hook: Hook, pkt: Uint8Array, inIf: string, outIf: string): Decision {
