@@ -178,6 +178,12 @@ function schedulers(r: Report, cfg: BenchConfig): void {
   process.stdout.write(`  ${"scheduler".padEnd(10)}${counts.map((c) => `${c} dests`.padStart(16)).join("")}   (decisions/s)\n`);
   for (const name of names) {
     const cells: string[] = [];
+    // A registered scheduler the engine does not offer (Linux 6.1 has no twos) has no row.
+    const probe = newEngine().e.addService(svcSpec(KEY, name));
+    if (probe) {
+      process.stdout.write(`  ${name.padEnd(10)}  (not offered by the engine: ${probe})\n`);
+      continue;
+    }
     for (const d of counts) {
       const { e } = newEngine();
       e.addService(svcSpec(KEY, name));
