@@ -1,0 +1,90 @@
+/**
+ * LVS-DR against the real kernel (test/golden/kernel/lvs-dr.sh -> lvs-dr.out): labs/lvs-dr.yaml
+ * (real servers with arp_ignore=1/arp_announce=2) and labs/lvs-dr-arp-problem.yaml (without
+ * them) must capture, with `tcpdump -e`, what Linux 6.1 captured: the same frames between the
+ * same MACs (the labs use the golden's MACs), except timestamps, sequence numbers, TCP
+ * timestamps and client ports; and list the same IPVS tables.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { goldenSections, runLabFile, transcriptBlocks } from "./helpers.js";
+
+const GOLDEN = "test/golden/kernel/lvs-dr.out";
+
+/** normalizeCapture without the MAC rewrite: in DR the MACs are the point. */
+function frames(text: string): string[] {
+  return text
+    .split("\n")
+    .filter((l) => /^\d\d:\d\d:\d\d\.\d{6} /.test(l))
+    .map((l) =>
+      l
+        .replace(/^\d\d:\d\d:\d\d\.\d{6} /, "")
+        .replace(/\b(seq|ack) (\d{4,})/g, "$1 N")
+        .replace(/TS val \d+ ecr (\d+)/g, (_m, ecr: string) => `TS val T ecr ${ecr === "0" ? "0" : "T"}`)
+        .replace(/(\d+\.\d+\.\d+\.\d+)\.(\d{4,5})\b/g, (_m, a: string) => `${a}.PORT`),
+    );
+}
+
+const HOSTS = [
+  ["client", "client"],
+  ["director", "dir"],
+  ["real_server1", "rs1"],
+  ["real_server2", "rs2"],
+] as const;
+
+type Blocks = ReturnType<typeof transcriptBlocks>;
+
+function capture(blocks: Blocks, host: string): string {
+  const b = blocks.find((x) => x.prompt.startsWith(`[root@${host} ~]# tcpdump`));
+  assert.ok(b, `no capture on ${host} in the transcript`);
+  return b.output;
+}
+
+function last(blocks: Blocks, host: string, cmd: string): string {
+  const b = blocks.filter((x) => x.prompt === `[root@${host} ~]# ${cmd}`).at(-1);
+  assert.ok(b, `no "${cmd}" on ${host}`);
+  return b.output;
+}
+
+/** Connection entries without their countdowns and client ports. */
+function conns(s: string): string[] {
+  return s
+    .split("\n")
+    .filter((l) => l.startsWith("TCP "))
+    .map((l) => l.replace(/^TCP \d\d:\d\d  /, "TCP ").replace(/:\d{4,5}\s+/, ":PORT ").replace(/\s+/g, " "))
+    .sort();
+}
+
+test("lvs-dr: every step passes its expectations", async () => {
+  const { report } = await runLabFile("labs/lvs-dr.yaml");
+  assert.deepEqual(report.steps.filter((s) => !s.ok), []);
+});
+
+test("lvs-dr: tcpdump -e on every host matches the real kernel's frame for frame", async () => {
+  const { transcript } = await runLabFile("labs/lvs-dr.yaml");
+  const blocks = transcriptBlocks(transcript);
+  const golden = goldenSections(GOLDEN);
+  for (const [host, g] of HOSTS) {
+    const want = frames(golden.get(`tcpdump -nn -e -r ${g}-eth0`) ?? "");
+    assert.ok(want.length > 5, `golden capture ${g} is empty`);
+    assert.deepEqual(frames(capture(blocks, host)), want, `${host} eth0 differs from the kernel's ${g}-eth0`);
+  }
+});
+
+test("lvs-dr: ipvsadm listings, stats (OutPkts 0) and neighbour tables match the real kernel's", async () => {
+  const { transcript } = await runLabFile("labs/lvs-dr.yaml");
+  const blocks = transcriptBlocks(transcript);
+  const golden = goldenSections(GOLDEN);
+  const lists = blocks.filter((b) => b.prompt === "[root@director ~]# ipvsadm -L -n");
+  assert.equal(lists[0]!.output, golden.get("ipvsadm -L -n (before)"));
+  assert.equal(lists[1]!.output, golden.get("ipvsadm -L -n"));
+  assert.equal(last(blocks, "director", "ipvsadm -L -n --stats"), golden.get("ipvsadm -L -n --stats"));
+  assert.deepEqual(conns(last(blocks, "director", "ipvsadm -L -n -c")), conns(golden.get("ipvsadm -L -n -c") ?? ""));
+  const sorted = (s: string) => s.split("\n").filter(Boolean).sort();
+  assert.deepEqual(sorted(last(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("ip neigh (dir)") ?? ""));
+  assert.deepEqual(sorted(last(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("ip neigh (rs1)") ?? ""));
+  const clientNeigh = blocks.filter((b) => b.prompt === "[root@client ~]# ip neigh show dev eth0").map((b) => sorted(b.output));
+  assert.deepEqual(clientNeigh, [1, 2, 3, 4].map((i) => sorted(golden.get(`ip neigh (client) #${i}`) ?? "")));
+  const pages = blocks.filter((b) => b.prompt === "[root@client ~]# curl -sS -m 3 192.168.1.100").map((b) => b.output);
+  assert.deepEqual(pages, [1, 2, 3, 4].map((i) => golden.get(`curl -sS -m 3 192.168.1.100 #${i}`)!.replace(/exit=0\n$/, "")));
+});
