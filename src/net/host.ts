@@ -311,8 +311,20 @@ export class Host implements HostForTools {
   }
 
   conf(dev: string, key: string): number {
-    return this.sysctl.getInt(`net.ipv4.conf.${dev}.${key}`, 0);
+    let byKey = this.confCells.get(dev);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.confCells.set(dev, byKey);
+    }
+    let cell = byKey.get(key);
+    if (cell === undefined) {
+      cell = this.sysctl.int(`net.ipv4.conf.${dev}.${key}`, 0);
+      byKey.set(key, cell);
+    }
+    return cell.value;
   }
+  /** conf() readers by device, then key: no key strings built per packet. */
+  private readonly confCells = new Map<string, Map<string, SysctlInt>>();
 
   get forwarding(): boolean {
     return this.ipForward.value !== 0;
