@@ -208,6 +208,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   addService(spec: ServiceSpec): IpvsErrno | undefined {
+    this.catchUp();
     if (spec.scheduler.length >= 16 || spec.pe.length >= 16) return "EINVAL";
     if (!spec.key.fwmark && (spec.key.addr === undefined || spec.key.port === undefined || spec.key.protocol === undefined)) return "EINVAL";
     if (this.svcs.lookup(spec.key)) return "EEXIST";
@@ -223,6 +224,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   editService(spec: ServiceSpec): IpvsErrno | undefined {
+    this.catchUp();
     if (spec.scheduler.length >= 16 || spec.pe.length >= 16) return "EINVAL";
     const svc = this.svcs.lookup(spec.key);
     if (svc === undefined) return "ESRCH";
@@ -243,6 +245,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   delService(key: ServiceKey): IpvsErrno | undefined {
+    this.catchUp();
     const svc = this.svcs.lookup(key);
     if (svc === undefined) return "ESRCH";
     this.removeService(svc);
@@ -257,6 +260,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   flush(): void {
+    this.catchUp();
     for (const svc of this.svcs.all()) this.removeService(svc);
     this.flushNodestConns();
   }
@@ -281,6 +285,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   addDest(key: ServiceKey, spec: DestSpec): IpvsErrno | undefined {
+    this.catchUp();
     const svc = this.svcs.lookup(key);
     if (svc === undefined) return "ESRCH";
     const bad = this.checkDestSpec(spec);
@@ -334,6 +339,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   editDest(key: ServiceKey, spec: DestSpec): IpvsErrno | undefined {
+    this.catchUp();
     const svc = this.svcs.lookup(key);
     if (svc === undefined) return "ESRCH";
     const bad = this.checkDestSpec(spec);
@@ -349,6 +355,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   delDest(key: ServiceKey, addr: Ip4, port: number): IpvsErrno | undefined {
+    this.catchUp();
     const svc = this.svcs.lookup(key);
     if (svc === undefined) return "ESRCH";
     const dest = svc.findDest(addr, port);
@@ -423,6 +430,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   zero(key?: ServiceKey): IpvsErrno | undefined {
+    this.catchUp();
     if (key !== undefined) {
       const svc = this.svcs.lookup(key);
       if (svc === undefined) return "ESRCH";
@@ -457,19 +465,23 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   services(): ServiceEntry[] {
+    this.catchUp();
     return this.svcs.all().map((s) => s.entry());
   }
 
   service(key: ServiceKey): ServiceEntry | undefined {
+    this.catchUp();
     return this.svcs.lookup(key)?.entry();
   }
 
   /** The internal service objects in kernel order (for /proc rendering). */
   serviceObjects(): Service[] {
+    this.catchUp();
     return this.svcs.all();
   }
 
   conns(): ConnEntry[] {
+    this.catchUp();
     const out: ConnEntry[] = [];
     const now = this.ports.now();
     this.tab.forEach((i) => out.push(this.connEntry(i, now)));
@@ -502,6 +514,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   totals(): { stats: Stats; rates: Rates } {
+    this.catchUp();
     return { stats: this.totalStats.snapshot(), rates: this.totalStats.rates() };
   }
 
@@ -1116,6 +1129,16 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
         `reply from real server ${ipPort(saddr, sport)} matches no IPVS connection (nat_icmp_send): ICMP port unreachable to it`)],
     };
+  }
+
+  /**
+   * The kernel's timers (connection expiry, estimator, trash) run on their own; here they
+   * run lazily in poll(), which the host calls before each packet. Every control-plane
+   * read or change catches up first, so a listing never shows an entry whose timer has
+   * already fired (e.g. a persistence template re-armed with 60 s at its expiry).
+   */
+  private catchUp(): void {
+    this.poll(this.ports.now());
   }
 
   poll(now: Micros): Micros | undefined {
