@@ -116,3 +116,26 @@ test("lvs-dr-arp-problem: everyone answers the ARP for the VIP, the first answer
   const pages = blocks.filter((b) => b.prompt === "[root@client ~]# curl -sS -m 3 192.168.1.100").map((b) => b.output);
   assert.deepEqual(pages, [1, 2, 3, 4].map((i) => golden.get(`broken: curl -sS -m 3 192.168.1.100 #${i}`)!.replace(/exit=0\n$/, "")));
 });
+
+const ANNOUNCE = "labs/lvs-dr-arp-announce.yaml";
+
+test("lvs-dr-arp-announce: the real server's ARP from the VIP moves the client to its MAC, as on the real kernel", async () => {
+  const { report, transcript } = await runLabFile(ANNOUNCE);
+  assert.deepEqual(report.steps.filter((s) => !s.ok), []);
+  const blocks = transcriptBlocks(transcript);
+  const golden = goldenSections(GOLDEN);
+  for (const [host, g] of HOSTS) {
+    const want = frames(golden.get(`broken-announce: tcpdump -nn -e -r ${g}-eth0`) ?? "");
+    assert.ok(want.length > 0, `golden capture broken-announce ${g} is empty`);
+    assert.deepEqual(frames(capture(blocks, host)), want, `${host} eth0 differs from the kernel's broken-announce ${g}-eth0`);
+  }
+  assert.equal(last(blocks, "director", "ipvsadm -L -n --stats"), golden.get("broken-announce: ipvsadm -L -n --stats"));
+  // The golden run's table also holds the earlier variants' FIN_WAIT entries.
+  const synRecv = (s: string) => conns(s).filter((l) => l.includes("SYN_RECV"));
+  assert.deepEqual(conns(last(blocks, "director", "ipvsadm -L -n -c")), synRecv(golden.get("broken-announce: ipvsadm -L -n -c") ?? ""));
+  const sorted = (s: string) => s.split("\n").filter(Boolean).sort();
+  assert.deepEqual(sorted(last(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("broken-announce: ip neigh (dir)") ?? ""));
+  assert.deepEqual(sorted(last(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("broken-announce: ip neigh (rs1)") ?? ""));
+  const clientNeigh = blocks.filter((b) => b.prompt === "[root@client ~]# ip neigh show dev eth0").map((b) => sorted(b.output));
+  assert.deepEqual(clientNeigh, [1, 2, 3, 4].map((i) => sorted(golden.get(`broken-announce: ip neigh (client) #${i}`) ?? "")));
+});
