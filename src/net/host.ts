@@ -16,7 +16,7 @@ import type { Rng } from "../sim/rng.js";
 import {
   ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
   ICMP_EXC_TTL, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
-  ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
+  ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
   emitIcmp, emitIpv4, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
   ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
   natRewriteDst, natRewriteSrc, parseArp, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
@@ -578,7 +578,7 @@ export class Host implements HostForTools {
     const src = ip4Src(pkt);
     if (src === 0) return true;
     if (isMulticastIp4(src) || src === IP4_BROADCAST) {
-      this.dropPkt(nic, `martian source ${formatIp4(src)} on ${nic.name}`, pkt);
+      this.drop(`martian source ${formatIp4(src)} on ${nic.name}`, pkt, nic.name);
       return false;
     }
     const rpf = Math.max(this.conf("all", "rp_filter"), this.conf(nic.name, "rp_filter"));
@@ -587,12 +587,12 @@ export class Host implements HostForTools {
       // The route back is RTN_LOCAL: only accept_local lets an own address in (with a
       // reverse path check, only on the NIC that holds it).
       if (acceptLocal && (rpf === 0 || nic.addrs.some((a) => a.addr === src))) return true;
-      this.dropPkt(nic, `martian source ${formatIp4(src)} on ${nic.name} (one of ${this.name}'s own addresses)`, pkt);
+      this.drop(`martian source ${formatIp4(src)} on ${nic.name} (one of ${this.name}'s own addresses)`, pkt, nic.name);
       return false;
     }
     if (rpf === 0) return true;
     if (this.isBroadcastAddr(src)) {
-      this.dropPkt(nic, `martian source ${formatIp4(src)} on ${nic.name} (a broadcast address)`, pkt);
+      this.drop(`martian source ${formatIp4(src)} on ${nic.name} (a broadcast address)`, pkt, nic.name);
       return false;
     }
     const back = this.routes.lookup(src, (x) => this.nics.get(x.dev)?.up === true);
@@ -600,7 +600,7 @@ export class Host implements HostForTools {
     if (back !== undefined && rpf !== 1 && nic.addrs.length > 0) return true;
     this.ipExt.IPReversePathFilter++;
     const why = back === undefined ? "no route back to it" : `the route back leaves by ${back.dev}`;
-    this.dropPkt(nic, `rp_filter=${rpf} on ${nic.name}: source ${formatIp4(src)} fails the reverse path check (${why})`, pkt);
+    this.drop(`rp_filter=${rpf} on ${nic.name}: source ${formatIp4(src)} fails the reverse path check (${why})`, pkt, nic.name);
     return false;
   }
 
@@ -671,11 +671,54 @@ export class Host implements HostForTools {
       case IPPROTO_ICMP:
         this.icmpIn(nic, pkt, l4, src, dst);
         return;
+      case IPPROTO_IPIP:
+        // Without the ipip module (no tunl0) protocol 4 is as unknown as any other.
+        if (this.nics.has("tunl0")) this.ipipIn(nic, pkt, l4);
+        else this.unknownProto(nic, pkt);
+        return;
       default:
-        this.ip.InUnknownProtos++;
-        this.drop(`no handler for IP protocol ${ip4Proto(pkt)}`, pkt, nic.name);
-        this.icmpSend(pkt, ICMP_DEST_UNREACH, 2, 0, nic);
+        this.unknownProto(nic, pkt);
     }
+  }
+
+  private unknownProto(nic: Nic, pkt: Uint8Array): void {
+    this.ip.InUnknownProtos++;
+    this.drop(`no handler for IP protocol ${ip4Proto(pkt)}`, pkt, nic.name);
+    this.icmpSend(pkt, ICMP_DEST_UNREACH, 2, 0, nic);
+  }
+
+  /**
+   * IPv4-in-IPv4 (net/ipv4/ipip.c, ip_tunnel_rcv): the fallback device tunl0 (remote any,
+   * local any) takes every IPIP packet while it is up; the inner packet is then received
+   * on tunl0, through the whole IPv4 input path again (rp_filter of tunl0 included). With
+   * tunl0 down no tunnel matches and tunnel4_rcv answers port unreachable.
+   */
+  private ipipIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array): void {
+    const tun = this.nics.get("tunl0")!;
+    if (!tun.up) {
+      this.drop("IPIP packet but tunl0 is down (no tunnel matches)", pkt, nic.name);
+      this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, nic);
+      return;
+    }
+    if (l4.length < 20 || ip4Version(l4) !== 4 || ip4TotalLen(l4) > l4.length) {
+      tun.stats.rxDropped++;
+      this.drop("IPIP inner packet is not IPv4 or truncated", pkt, nic.name);
+      return;
+    }
+    const inner = copyBytes(l4);
+    tun.stats.rxPackets++;
+    tun.stats.rxBytes += inner.length;
+    this.note("deliver", `IPIP from ${formatIp4(ip4Src(pkt))} decapsulated, received on tunl0`, inner, "tunl0");
+    this.ipIn(tun, inner);
+  }
+
+  /** `modprobe ipip`: the fallback tunnel device tunl0 (NOARP, MTU 1480), created down. */
+  enableIpip(): Nic {
+    const old = this.nics.get("tunl0");
+    if (old) return old;
+    const tun = this.addNic("tunl0", 0, 1480);
+    tun.up = false;
+    return tun;
   }
 
   /** TCP forward progress confirms the neighbour the route to `peer` uses (dst_confirm). */

@@ -39,6 +39,7 @@ export const modprobe: Tool = async (ctx) => {
       }
       continue;
     }
+    if (mod === "ipip") host.enableIpip(); // creates tunl0, down
     if (mod.startsWith("ip_vs")) {
       const engine = host.enableIpvs();
       // A scheduler module registers itself on load (and logs it), as ip_vs_rr etc. do.
