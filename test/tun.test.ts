@@ -7,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { goldenSections, repoPath, runLabFile, transcriptBlocks } from "./helpers.js";
+import { runSteps } from "../src/lab/runner.js";
+import { buildLabText, goldenSections, repoPath, runLabFile, transcriptBlocks } from "./helpers.js";
 
 const GOLDEN = "test/golden/kernel/lvs-tun.out";
 
@@ -131,4 +132,20 @@ test("lvs-tun-rp-filter: the decapsulated packets fail rp_filter on tunl0, as on
   assert.equal(rs2.nics.get("tunl0")!.stats.rxDropped, 0);
   assert.equal(rs2.ip.InReceives, 12);
   assert.equal(rs2.ip.InDelivers, 6);
+});
+
+test("lvs-tun: the outer IPIP header has DF copied and IP id 0, TTL and TOS from the inner packet (tcpdump -v)", async () => {
+  const yaml = readFileSync(repoPath("labs/lvs-tun.yaml"), "utf8").replace(
+    `tcpdump -nn -e -i eth0 'arp or ip proto 4 or (ip and host 192.168.1.150)'", background: true, name: cap-director`,
+    `tcpdump -nn -v -i eth0 ip proto 4", background: true, name: cap-director`,
+  );
+  const lab = buildLabText(yaml, "lvs-tun-v.yaml");
+  let transcript = "";
+  await runSteps(lab, { out: (s) => (transcript += s) });
+  const outer = capture(transcriptBlocks(transcript), "director").split("\n").filter((l) => l.includes("proto IPIP"));
+  const golden = readFileSync(repoPath("test/golden/kernel/lvs-tun.out"), "utf8").split("\n").filter((l) => l.includes("proto IPIP"));
+  assert.equal(outer.length, 18);
+  const shape = (l: string) => l.replace(/^\d\d:\d\d:\d\d\.\d{6} /, "").replace(/length \d+\)$/, "length L)");
+  assert.deepEqual([...new Set(outer.map(shape))], [...new Set(golden.map(shape))]);
+  assert.deepEqual([...new Set(outer.map(shape))], ["IP (tos 0x0, ttl 63, id 0, offset 0, flags [DF], proto IPIP (4), length L)"]);
 });

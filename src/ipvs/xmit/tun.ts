@@ -2,7 +2,7 @@
  * IP tunnelling (ip_vs_tunnel_xmit, IPIP): a new outer IPv4 header, src = the address the
  * director would use to reach the real server, dst = RIP, protocol 4; TTL copied from the
  * inner packet after its decrement; TOS copied, ECN-aware (inner CE -> outer ECT(0));
- * DF copied from the inner packet when pmtu_disc=1, else clear; a fresh IP id.
+ * DF copied from the inner packet when pmtu_disc=1, else clear; IP id 0 with DF, else a fresh one.
  */
 import type { Verdict } from "../api.js";
 import type { TunType } from "../api.js";
@@ -25,7 +25,8 @@ export function tunXmit(env: XmitEnv, b: Uint8Array, c: XmitConn, tunType: TunTy
   // INET_ECN_encapsulate: outer ECN = inner ECN, except CE which becomes ECT(0).
   const outerTos = (tos & 3) === 3 ? (tos & ~3) | 2 : tos;
   const df = env.pmtuDisc() ? (inner[6]! & 0x40) !== 0 : false;
-  const outer = emitIpv4({ tos: outerTos, id: env.nextIpId(), df, ttl, protocol: IPPROTO_IPIP, src, dst: c.daddr }, inner);
+  // ip_select_ident without a socket: a DF packet gets id 0 (as the real-kernel capture shows).
+  const outer = emitIpv4({ tos: outerTos, id: df ? 0 : env.nextIpId(), df, ttl, protocol: IPPROTO_IPIP, src, dst: c.daddr }, inner);
   return {
     action: "stolen",
     out: [new LazyXmit(outer, undefined, NoteKind.Tunnel, c.sched, c.vaddr, c.vport, c.daddr, c.dport,
