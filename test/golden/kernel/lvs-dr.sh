@@ -18,6 +18,10 @@
 # ipvsadm -L -n, -L -n -c, --stats.
 # Pcaps: lvs-dr.<variant>.<host>-eth0.pcap, variant ok, broken or announce (run with an OUTDIR,
 # then moved beside this script).
+# Caveats of this recording (oracle-lib's capture/stop_captures): stop_captures kills the
+# background shell, not tcpdump, so a variant's pcaps keep collecting the later variants'
+# frames (the printed -r sections were taken in time), and a tcpdump may start late under
+# emulation (it missed the first frames of some captures).
 . /oracle-lib.sh
 set -u
 mkdir -p /share/out

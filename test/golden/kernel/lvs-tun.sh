@@ -16,6 +16,12 @@
 # rs2 tunl0, ipvsadm -L -n, -L -n -c, --stats, rs2 counters.
 # Pcaps: lvs-tun.<variant>.<host>-<if>.pcap, variant ok or broken (run with an OUTDIR, then
 # moved beside this script).
+# Caveats of this recording (oracle-lib's capture/stop_captures): stop_captures kills the
+# background shell, not tcpdump, so a variant's pcaps keep collecting the later variants'
+# frames (the printed -r sections were taken in time), and a tcpdump may start late under
+# emulation (it missed the first frames of some captures).
+# In this run the printed output lost lines in the capture sections; the tests read
+# lvs-tun.<variant>.<host>-eth0.txt instead: tcpdump 4.99.3 -nn -e -r of the pcaps.
 . /oracle-lib.sh
 set -u
 mkdir -p /share/out
