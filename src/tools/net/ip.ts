@@ -100,13 +100,19 @@ function findNic(host: Host, name: string, how: "cannot-find" | "not-exist"): Ni
 // ------------------------------------------------------------------ link
 
 function carrier(nic: Nic): boolean {
-  return nic.isLoopback || nic.segment !== undefined;
+  return nic.isLoopback || nic.segment !== undefined || isIpip(nic);
+}
+
+/** The ipip module's fallback tunnel (modprobe ipip): NOARP, no link address. */
+function isIpip(nic: Nic): boolean {
+  return nic.name === "tunl0";
 }
 
 export function linkFlags(nic: Nic): string {
   const f: string[] = [];
   if (nic.up && !carrier(nic)) f.push("NO-CARRIER");
   if (nic.isLoopback) f.push("LOOPBACK");
+  else if (isIpip(nic)) f.push("NOARP");
   else f.push("BROADCAST", "MULTICAST");
   if (nic.promisc > 0) f.push("PROMISC");
   if (nic.up) {
@@ -118,19 +124,20 @@ export function linkFlags(nic: Nic): string {
 
 function operState(nic: Nic): string {
   if (!nic.up) return "DOWN";
-  if (nic.isLoopback) return "UNKNOWN";
+  if (nic.isLoopback || isIpip(nic)) return "UNKNOWN";
   return carrier(nic) ? "UP" : "DOWN";
 }
 
 function linkHeader(nic: Nic, mode: boolean): string {
-  const qdisc = nic.isLoopback ? "noqueue" : "fq_codel";
+  const qdisc = isIpip(nic) ? (nic.up ? "noqueue" : "noop") : nic.isLoopback ? "noqueue" : "fq_codel";
   return (
-    `${nic.index}: ${nic.name}: ${linkFlags(nic)} mtu ${nic.mtu} qdisc ${qdisc} state ${operState(nic)} ` +
+    `${nic.index}: ${nic.name}${isIpip(nic) ? "@NONE" : ""}: ${linkFlags(nic)} mtu ${nic.mtu} qdisc ${qdisc} state ${operState(nic)} ` +
     `${mode ? "mode DEFAULT " : ""}group default qlen 1000\n`
   );
 }
 
 function linkLine(nic: Nic): string {
+  if (isIpip(nic)) return "    link/ipip 0.0.0.0 brd 0.0.0.0\n";
   return nic.isLoopback
     ? "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
     : `    link/ether ${formatMac(nic.mac)} brd ff:ff:ff:ff:ff:ff\n`;
