@@ -1107,6 +1107,7 @@ function packetInfo(pkt: Uint8Array, inIf: string, outIf: string): PacketInfo {
     dst: ip4Dst(pkt),
     sport: ports ? (pkt[hl]! << 8) | pkt[hl + 1]! : 0,
     dport: ports ? (pkt[hl + 2]! << 8) | pkt[hl + 3]! : 0,
+    tcpFlags: proto === IPPROTO_TCP && pkt.length >= hl + 14 && !ip4IsFragment(pkt) ? pkt[hl + 13]! : -1,
     inIf,
     outIf,
     length: pkt.length,

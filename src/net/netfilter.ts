@@ -31,6 +31,10 @@ export interface Rule {
   outIf?: { name: string; neg: boolean };
   sport?: { lo: number; hi: number; neg: boolean };
   dport?: { lo: number; hi: number; neg: boolean };
+  /** --tcp-flags MASK COMP (and --syn): (flags & mask) == comp (xt_tcpudp). */
+  tcpFlags?: { mask: number; comp: number; neg: boolean };
+  /** -m multiport --sports/--dports/--ports a,b,c:d (xt_multiport). */
+  multiport?: { dir: "sports" | "dports" | "ports"; ports: string[]; neg: boolean };
   target: string;
   /** Target options: MARK --set-mark, SNAT/DNAT --to-*, REJECT --reject-with. */
   targetArgs: Record<string, string>;
@@ -55,6 +59,8 @@ export interface PacketInfo {
   dst: Ip4;
   sport: number;
   dport: number;
+  /** TCP flag byte (FIN..CWR), or -1 when not TCP. */
+  tcpFlags: number;
   inIf: string;
   outIf: string;
   length: number;
@@ -190,7 +196,22 @@ function matches(r: Rule, p: PacketInfo): boolean {
   if (r.outIf && ifMatch(r.outIf.name, p.outIf) === r.outIf.neg) return false;
   if (r.sport && (p.sport >= r.sport.lo && p.sport <= r.sport.hi) === r.sport.neg) return false;
   if (r.dport && (p.dport >= r.dport.lo && p.dport <= r.dport.hi) === r.dport.neg) return false;
+  if (r.tcpFlags && (p.tcpFlags >= 0 && (p.tcpFlags & r.tcpFlags.mask) === r.tcpFlags.comp) === r.tcpFlags.neg) return false;
+  if (r.multiport && multiportHit(r.multiport, p) === r.multiport.neg) return false;
   return true;
+}
+
+function multiportHit(m: NonNullable<Rule["multiport"]>, p: PacketInfo): boolean {
+  for (const spec of m.ports) {
+    const [a, b] = spec.split(":");
+    const lo = Number(a);
+    const hi = b === undefined ? lo : Number(b);
+    if (!Number.isInteger(lo) || !Number.isInteger(hi)) continue;
+    const s = m.dir !== "dports" && p.sport >= lo && p.sport <= hi;
+    const d = m.dir !== "sports" && p.dport >= lo && p.dport <= hi;
+    if (s || d) return true;
+  }
+  return false;
 }
 
 function ifMatch(pattern: string, name: string): boolean {

@@ -1,8 +1,8 @@
 /**
  * `iptables` as iptables v1.8.9 (nf_tables) on Debian 12 prints and fails: commands -A -C
  * -D -I -R -L -S -F -Z -N -X -P, matches -s -d -p -i -o (each negatable with `!`),
- * --sport/--dport (tcp/udp, also -m tcp/-m udp), --tcp-flags/--syn and -m multiport (stored
- * and listed; the simulated netfilter does not match on them), targets ACCEPT DROP REJECT
+ * --sport/--dport (tcp/udp, also -m tcp/-m udp), --tcp-flags/--syn and -m multiport (matched
+ * by src/net/netfilter.ts and listed), targets ACCEPT DROP REJECT
  * RETURN LOG MASQUERADE SNAT DNAT MARK and user chains. Rules live in host.netfilter with
  * `spec` = what `-S` prints after "-A CHAIN ".
  *
@@ -37,8 +37,6 @@ const TCP_FLAGS: Array<[string, number]> = [["FIN", 1], ["SYN", 2], ["RST", 4], 
 /** The rule as stored: netfilter's Rule plus what only the listing uses. */
 interface IptRule extends Rule {
   goto?: boolean;
-  tcpFlags?: { mask: number; comp: number; neg: boolean };
-  multiport?: { dir: "sports" | "dports" | "ports"; ports: string[]; neg: boolean };
   /** "tcp" / "udp" when -m tcp|udp is implied or given. */
   l4match?: "tcp" | "udp";
 }
