@@ -7,23 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { goldenSections, runLabFile, transcriptBlocks } from "./helpers.js";
+import { captureOf, connRows, goldenSections, lastOutput, normalizeCapture, runLabFile, transcriptBlocks } from "./helpers.js";
 
 const GOLDEN = "test/golden/kernel/lvs-dr.out";
-
-/** normalizeCapture without the MAC rewrite: in DR the MACs are the point. */
-function frames(text: string): string[] {
-  return text
-    .split("\n")
-    .filter((l) => /^\d\d:\d\d:\d\d\.\d{6} /.test(l))
-    .map((l) =>
-      l
-        .replace(/^\d\d:\d\d:\d\d\.\d{6} /, "")
-        .replace(/\b(seq|ack) (\d{4,})/g, "$1 N")
-        .replace(/TS val \d+ ecr (\d+)/g, (_m, ecr: string) => `TS val T ecr ${ecr === "0" ? "0" : "T"}`)
-        .replace(/(\d+\.\d+\.\d+\.\d+)\.(\d{4,5})\b/g, (_m, a: string) => `${a}.PORT`),
-    );
-}
 
 const HOSTS = [
   ["client", "client"],
@@ -31,29 +17,6 @@ const HOSTS = [
   ["real_server1", "rs1"],
   ["real_server2", "rs2"],
 ] as const;
-
-type Blocks = ReturnType<typeof transcriptBlocks>;
-
-function capture(blocks: Blocks, host: string): string {
-  const b = blocks.find((x) => x.prompt.startsWith(`[root@${host} ~]# tcpdump`));
-  assert.ok(b, `no capture on ${host} in the transcript`);
-  return b.output;
-}
-
-function last(blocks: Blocks, host: string, cmd: string): string {
-  const b = blocks.filter((x) => x.prompt === `[root@${host} ~]# ${cmd}`).at(-1);
-  assert.ok(b, `no "${cmd}" on ${host}`);
-  return b.output;
-}
-
-/** Connection entries without their countdowns and client ports. */
-function conns(s: string): string[] {
-  return s
-    .split("\n")
-    .filter((l) => l.startsWith("TCP "))
-    .map((l) => l.replace(/^TCP \d\d:\d\d  /, "TCP ").replace(/:\d{4,5}\s+/, ":PORT ").replace(/\s+/g, " "))
-    .sort();
-}
 
 test("lvs-dr: every step passes its expectations", async () => {
   const { report } = await runLabFile("labs/lvs-dr.yaml");
@@ -65,9 +28,9 @@ test("lvs-dr: tcpdump -e on every host matches the real kernel's frame for frame
   const blocks = transcriptBlocks(transcript);
   const golden = goldenSections(GOLDEN);
   for (const [host, g] of HOSTS) {
-    const want = frames(golden.get(`tcpdump -nn -e -r ${g}-eth0`) ?? "");
+    const want = normalizeCapture(golden.get(`tcpdump -nn -e -r ${g}-eth0`) ?? "", { keepMacs: true });
     assert.ok(want.length > 5, `golden capture ${g} is empty`);
-    assert.deepEqual(frames(capture(blocks, host)), want, `${host} eth0 differs from the kernel's ${g}-eth0`);
+    assert.deepEqual(normalizeCapture(captureOf(blocks, host), { keepMacs: true }), want, `${host} eth0 differs from the kernel's ${g}-eth0`);
   }
 });
 
@@ -78,11 +41,11 @@ test("lvs-dr: ipvsadm listings, stats (OutPkts 0) and neighbour tables match the
   const lists = blocks.filter((b) => b.prompt === "[root@director ~]# ipvsadm -L -n");
   assert.equal(lists[0]!.output, golden.get("ipvsadm -L -n (before)"));
   assert.equal(lists[1]!.output, golden.get("ipvsadm -L -n"));
-  assert.equal(last(blocks, "director", "ipvsadm -L -n --stats"), golden.get("ipvsadm -L -n --stats"));
-  assert.deepEqual(conns(last(blocks, "director", "ipvsadm -L -n -c")), conns(golden.get("ipvsadm -L -n -c") ?? ""));
+  assert.equal(lastOutput(blocks, "director", "ipvsadm -L -n --stats"), golden.get("ipvsadm -L -n --stats"));
+  assert.deepEqual(connRows(lastOutput(blocks, "director", "ipvsadm -L -n -c")), connRows(golden.get("ipvsadm -L -n -c") ?? ""));
   const sorted = (s: string) => s.split("\n").filter(Boolean).sort();
-  assert.deepEqual(sorted(last(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("ip neigh (dir)") ?? ""));
-  assert.deepEqual(sorted(last(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("ip neigh (rs1)") ?? ""));
+  assert.deepEqual(sorted(lastOutput(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("ip neigh (dir)") ?? ""));
+  assert.deepEqual(sorted(lastOutput(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("ip neigh (rs1)") ?? ""));
   const clientNeigh = blocks.filter((b) => b.prompt === "[root@client ~]# ip neigh show dev eth0").map((b) => sorted(b.output));
   assert.deepEqual(clientNeigh, [1, 2, 3, 4].map((i) => sorted(golden.get(`ip neigh (client) #${i}`) ?? "")));
   const pages = blocks.filter((b) => b.prompt === "[root@client ~]# curl -sS -m 3 192.168.1.100").map((b) => b.output);
@@ -103,14 +66,14 @@ test("lvs-dr-arp-problem: everyone answers the ARP for the VIP, the first answer
   // The recorded rs1 capture of this variant is empty: its tcpdump was not capturing yet
   // (the client's capture shows rs1's ARP reply), so rs1 is not compared.
   for (const [host, g] of HOSTS.filter(([h]) => h !== "real_server1")) {
-    const want = frames(golden.get(`broken: tcpdump -nn -e -r ${g}-eth0`) ?? "");
+    const want = normalizeCapture(golden.get(`broken: tcpdump -nn -e -r ${g}-eth0`) ?? "", { keepMacs: true });
     assert.ok(want.length > 0, `golden capture broken ${g} is empty`);
-    assert.deepEqual(frames(capture(blocks, host)), want, `${host} eth0 differs from the kernel's broken ${g}-eth0`);
+    assert.deepEqual(normalizeCapture(captureOf(blocks, host), { keepMacs: true }), want, `${host} eth0 differs from the kernel's broken ${g}-eth0`);
   }
-  assert.equal(last(blocks, "director", "ipvsadm -L -n --stats"), golden.get("broken: ipvsadm -L -n --stats"));
+  assert.equal(lastOutput(blocks, "director", "ipvsadm -L -n --stats"), golden.get("broken: ipvsadm -L -n --stats"));
   const sorted = (s: string) => s.split("\n").filter(Boolean).sort();
-  assert.deepEqual(sorted(last(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("broken: ip neigh (dir)") ?? ""));
-  assert.deepEqual(sorted(last(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("broken: ip neigh (rs1)") ?? ""));
+  assert.deepEqual(sorted(lastOutput(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("broken: ip neigh (dir)") ?? ""));
+  assert.deepEqual(sorted(lastOutput(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("broken: ip neigh (rs1)") ?? ""));
   const clientNeigh = blocks.filter((b) => b.prompt === "[root@client ~]# ip neigh show dev eth0").map((b) => sorted(b.output));
   assert.deepEqual(clientNeigh, [1, 2, 3, 4].map((i) => sorted(golden.get(`broken: ip neigh (client) #${i}`) ?? "")));
   const pages = blocks.filter((b) => b.prompt === "[root@client ~]# curl -sS -m 3 192.168.1.100").map((b) => b.output);
@@ -125,17 +88,17 @@ test("lvs-dr-arp-announce: the real server's ARP from the VIP moves the client t
   const blocks = transcriptBlocks(transcript);
   const golden = goldenSections(GOLDEN);
   for (const [host, g] of HOSTS) {
-    const want = frames(golden.get(`broken-announce: tcpdump -nn -e -r ${g}-eth0`) ?? "");
+    const want = normalizeCapture(golden.get(`broken-announce: tcpdump -nn -e -r ${g}-eth0`) ?? "", { keepMacs: true });
     assert.ok(want.length > 0, `golden capture broken-announce ${g} is empty`);
-    assert.deepEqual(frames(capture(blocks, host)), want, `${host} eth0 differs from the kernel's broken-announce ${g}-eth0`);
+    assert.deepEqual(normalizeCapture(captureOf(blocks, host), { keepMacs: true }), want, `${host} eth0 differs from the kernel's broken-announce ${g}-eth0`);
   }
-  assert.equal(last(blocks, "director", "ipvsadm -L -n --stats"), golden.get("broken-announce: ipvsadm -L -n --stats"));
+  assert.equal(lastOutput(blocks, "director", "ipvsadm -L -n --stats"), golden.get("broken-announce: ipvsadm -L -n --stats"));
   // The golden run's table also holds the earlier variants' FIN_WAIT entries.
-  const synRecv = (s: string) => conns(s).filter((l) => l.includes("SYN_RECV"));
-  assert.deepEqual(conns(last(blocks, "director", "ipvsadm -L -n -c")), synRecv(golden.get("broken-announce: ipvsadm -L -n -c") ?? ""));
+  const synRecv = (s: string) => connRows(s).filter((l) => l.includes("SYN_RECV"));
+  assert.deepEqual(connRows(lastOutput(blocks, "director", "ipvsadm -L -n -c")), synRecv(golden.get("broken-announce: ipvsadm -L -n -c") ?? ""));
   const sorted = (s: string) => s.split("\n").filter(Boolean).sort();
-  assert.deepEqual(sorted(last(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("broken-announce: ip neigh (dir)") ?? ""));
-  assert.deepEqual(sorted(last(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("broken-announce: ip neigh (rs1)") ?? ""));
+  assert.deepEqual(sorted(lastOutput(blocks, "director", "ip neigh show dev eth0")), sorted(golden.get("broken-announce: ip neigh (dir)") ?? ""));
+  assert.deepEqual(sorted(lastOutput(blocks, "real_server1", "ip neigh show dev eth0")), sorted(golden.get("broken-announce: ip neigh (rs1)") ?? ""));
   const clientNeigh = blocks.filter((b) => b.prompt === "[root@client ~]# ip neigh show dev eth0").map((b) => sorted(b.output));
   assert.deepEqual(clientNeigh, [1, 2, 3, 4].map((i) => sorted(golden.get(`broken-announce: ip neigh (client) #${i}`) ?? "")));
 });

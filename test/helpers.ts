@@ -4,6 +4,7 @@
  * the real kernel and of lvslab compare (timestamps, sequence numbers, ports, MACs and TCP
  * timestamps differ from run to run; everything else must match).
  */
+import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,19 +59,48 @@ export function goldenSections(rel: string): Map<string, string> {
   return m;
 }
 
-/** tcpdump packet lines (those starting with a timestamp), normalised for comparison. */
-export function normalizeCapture(text: string): string[] {
+/**
+ * tcpdump packet lines (those starting with a timestamp), normalised for comparison:
+ * timestamps, sequence numbers, TCP timestamps and client ports go; MACs go too unless
+ * `keepMacs` (DR and TUN labs fix them, and there the MACs are the point).
+ */
+export function normalizeCapture(text: string, opts: { keepMacs?: boolean } = {}): string[] {
   return text
     .split("\n")
     .filter((l) => /^\d\d:\d\d:\d\d\.\d{6} /.test(l))
-    .map((l) =>
-      l
+    .map((l) => {
+      const x = l
         .replace(/^\d\d:\d\d:\d\d\.\d{6} /, "")
         .replace(/\b(seq|ack) (\d{4,})/g, "$1 N")
         .replace(/TS val \d+ ecr (\d+)/g, (_m, ecr: string) => `TS val T ecr ${ecr === "0" ? "0" : "T"}`)
-        .replace(/(\d+\.\d+\.\d+\.\d+)\.(\d{4,5})\b/g, (_m, a: string) => `${a}.PORT`)
-        .replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, "MAC"),
-    );
+        .replace(/(\d+\.\d+\.\d+\.\d+)\.(\d{4,5})\b/g, (_m, a: string) => `${a}.PORT`);
+      return opts.keepMacs ? x : x.replace(/([0-9a-f]{2}:){5}[0-9a-f]{2}/g, "MAC");
+    });
+}
+
+export type Blocks = ReturnType<typeof transcriptBlocks>;
+
+/** The output of the (first) background tcpdump on `host`. */
+export function captureOf(blocks: Blocks, host: string): string {
+  const b = blocks.find((x) => x.prompt.startsWith(`[root@${host} ~]# tcpdump`));
+  assert.ok(b, `no capture on ${host} in the transcript`);
+  return b.output;
+}
+
+/** The output of the last run of `cmd` on `host`. */
+export function lastOutput(blocks: Blocks, host: string, cmd: string): string {
+  const b = blocks.filter((x) => x.prompt === `[root@${host} ~]# ${cmd}`).at(-1);
+  assert.ok(b, `no "${cmd}" on ${host}`);
+  return b.output;
+}
+
+/** `ipvsadm -L -n -c` rows without their countdowns and client ports, sorted. */
+export function connRows(s: string): string[] {
+  return s
+    .split("\n")
+    .filter((l) => l.startsWith("TCP "))
+    .map((l) => l.replace(/^TCP \d\d:\d\d  /, "TCP ").replace(/:\d{4,5}\s+/, ":PORT ").replace(/\s+/g, " "))
+    .sort();
 }
 
 /** Build a lab from YAML text (scenario tests that set up their own topology). */

@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { runSteps } from "../src/lab/runner.js";
-import { buildLabText, goldenSections, repoPath, runLabFile, transcriptBlocks } from "./helpers.js";
+import { buildLabText, captureOf, connRows, goldenSections, lastOutput, normalizeCapture, repoPath, runLabFile, transcriptBlocks } from "./helpers.js";
 
 const GOLDEN = "test/golden/kernel/lvs-tun.out";
 
@@ -23,48 +23,12 @@ function goldenCapture(variant: "ok" | "broken", g: string): string {
   return text.split("\n").filter((l) => variant === "broken" || l < "19:14:10").join("\n");
 }
 
-/** Capture lines without timestamps, sequence numbers, TCP timestamps and client ports (MACs kept). */
-function frames(text: string): string[] {
-  return text
-    .split("\n")
-    .filter((l) => /^\d\d:\d\d:\d\d\.\d{6} /.test(l))
-    .map((l) =>
-      l
-        .replace(/^\d\d:\d\d:\d\d\.\d{6} /, "")
-        .replace(/\b(seq|ack) (\d{4,})/g, "$1 N")
-        .replace(/TS val \d+ ecr (\d+)/g, (_m, ecr: string) => `TS val T ecr ${ecr === "0" ? "0" : "T"}`)
-        .replace(/(\d+\.\d+\.\d+\.\d+)\.(\d{4,5})\b/g, (_m, a: string) => `${a}.PORT`),
-    );
-}
-
 const HOSTS = [
   ["client", "client"],
   ["director", "dir"],
   ["real_server1", "rs1"],
   ["real_server2", "rs2"],
 ] as const;
-
-type Blocks = ReturnType<typeof transcriptBlocks>;
-
-function capture(blocks: Blocks, host: string): string {
-  const b = blocks.find((x) => x.prompt.startsWith(`[root@${host} ~]# tcpdump`));
-  assert.ok(b, `no capture on ${host} in the transcript`);
-  return b.output;
-}
-
-function last(blocks: Blocks, host: string, cmd: string): string {
-  const b = blocks.filter((x) => x.prompt === `[root@${host} ~]# ${cmd}`).at(-1);
-  assert.ok(b, `no "${cmd}" on ${host}`);
-  return b.output;
-}
-
-function conns(s: string): string[] {
-  return s
-    .split("\n")
-    .filter((l) => l.startsWith("TCP "))
-    .map((l) => l.replace(/^TCP \d\d:\d\d  /, "TCP ").replace(/:\d{4,5}\s+/, ":PORT ").replace(/\s+/g, " "))
-    .sort();
-}
 
 test("lvs-tun: every step passes its expectations", async () => {
   const { report } = await runLabFile("labs/lvs-tun.yaml");
@@ -76,9 +40,9 @@ test("lvs-tun: tcpdump -e on every host matches the real kernel's frame for fram
   const blocks = transcriptBlocks(transcript);
   const golden = goldenSections(GOLDEN);
   for (const [host, g] of HOSTS) {
-    const want = frames(goldenCapture("ok", g));
+    const want = normalizeCapture(goldenCapture("ok", g), { keepMacs: true });
     assert.ok(want.length > 5, `golden capture ${g} is empty`);
-    let ours = frames(capture(blocks, host));
+    let ours = normalizeCapture(captureOf(blocks, host), { keepMacs: true });
     // The director's recorded capture started late, with the second connection's SYN.
     if (host === "director") ours = ours.slice(ours.length - want.length);
     assert.deepEqual(ours, want, `${host} eth0 differs from the kernel's ${g}-eth0`);
@@ -93,8 +57,8 @@ test("lvs-tun: ipvsadm listings and stats (OutPkts 0) match the real kernel's", 
   const lists = blocks.filter((b) => b.prompt === "[root@director ~]# ipvsadm -L -n");
   assert.equal(lists[0]!.output, golden.get("ipvsadm -L -n (before)"));
   assert.equal(lists[1]!.output, golden.get("ipvsadm -L -n"));
-  assert.equal(trim(last(blocks, "director", "ipvsadm -L -n --stats")), trim(golden.get("ipvsadm -L -n --stats")));
-  assert.deepEqual(conns(last(blocks, "director", "ipvsadm -L -n -c")), conns(golden.get("ipvsadm -L -n -c") ?? ""));
+  assert.equal(trim(lastOutput(blocks, "director", "ipvsadm -L -n --stats")), trim(golden.get("ipvsadm -L -n --stats")));
+  assert.deepEqual(connRows(lastOutput(blocks, "director", "ipvsadm -L -n -c")), connRows(golden.get("ipvsadm -L -n -c") ?? ""));
   const pages = blocks.filter((b) => b.prompt === "[root@client ~]# curl -sS -m 3 192.168.1.100").map((b) => b.output);
   assert.deepEqual(pages, [1, 2, 3].map((i) => golden.get(`curl -sS -m 3 192.168.1.100 #${i}`)!.replace(/exit=0\n$/, "")));
 });
@@ -111,9 +75,9 @@ test("lvs-tun-rp-filter: the decapsulated packets fail rp_filter on tunl0, as on
   // IPIP copy) more here: compare the frames each side shows, in order of first sight.
   const distinct = (l: string[]) => [...new Set(l)];
   for (const [host, g] of HOSTS) {
-    const want = frames(goldenCapture("broken", g));
+    const want = normalizeCapture(goldenCapture("broken", g), { keepMacs: true });
     assert.ok(want.length > 0, `golden capture broken ${g} is empty`);
-    assert.deepEqual(distinct(frames(capture(blocks, host))), distinct(want), `${host} eth0 differs from the kernel's broken ${g}-eth0`);
+    assert.deepEqual(distinct(normalizeCapture(captureOf(blocks, host), { keepMacs: true })), distinct(want), `${host} eth0 differs from the kernel's broken ${g}-eth0`);
   }
   const ms = (t: string | undefined) => (t ?? "").replace(/after 300\d milliseconds/, "after 300x milliseconds");
   for (let i = 1; i <= 3; i++) {
@@ -122,7 +86,7 @@ test("lvs-tun-rp-filter: the decapsulated packets fail rp_filter on tunl0, as on
       ms(golden.get(`broken: curl -sS -m 3 192.168.1.100 #${i}`)!.replace(/exit=28\n$/, "")),
     );
   }
-  assert.deepEqual(conns(last(blocks, "director", "ipvsadm -L -n -c")), conns(golden.get("broken: ipvsadm -L -n -c") ?? "").filter((l) => l.includes("SYN_RECV")));
+  assert.deepEqual(connRows(lastOutput(blocks, "director", "ipvsadm -L -n -c")), connRows(golden.get("broken: ipvsadm -L -n -c") ?? "").filter((l) => l.includes("SYN_RECV")));
   // Every tunnelled packet was dropped by rp_filter and counted (golden: TcpExtIPReversePathFilter 2 and 4).
   const hosts = lab.hosts;
   const rs1 = hosts.get("real_server1")!;
@@ -142,7 +106,7 @@ test("lvs-tun: the outer IPIP header has DF copied and IP id 0, TTL and TOS from
   const lab = buildLabText(yaml, "lvs-tun-v.yaml");
   let transcript = "";
   await runSteps(lab, { out: (s) => (transcript += s) });
-  const outer = capture(transcriptBlocks(transcript), "director").split("\n").filter((l) => l.includes("proto IPIP"));
+  const outer = captureOf(transcriptBlocks(transcript), "director").split("\n").filter((l) => l.includes("proto IPIP"));
   const golden = readFileSync(repoPath("test/golden/kernel/lvs-tun.out"), "utf8").split("\n").filter((l) => l.includes("proto IPIP"));
   assert.equal(outer.length, 18);
   const shape = (l: string) => l.replace(/^\d\d:\d\d:\d\d\.\d{6} /, "").replace(/length \d+\)$/, "length L)");
