@@ -6,7 +6,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { goldenSections, normalizeCapture, runLabFile, transcriptBlocks } from "./helpers.js";
+import { buildLabFile, goldenSections, normalizeCapture, runLabFile, transcriptBlocks } from "./helpers.js";
+import { runSteps } from "../src/lab/runner.js";
 
 const GOLDEN = "test/golden/kernel/seed-nat.out";
 
@@ -66,4 +67,44 @@ test("seed lab: the same seed gives a byte-identical transcript", async () => {
   assert.equal(a.transcript, b.transcript);
   const c = await runLabFile("labs/lvs-nat.yaml", 8);
   assert.notEqual(a.transcript, c.transcript);
+});
+
+test("seed lab: IP ids follow Linux (SYN-ACK 0, then per-connection counters) as in the kernel's -v capture", async () => {
+  // For every packet on vip eth1: "0" for id 0, "+1" when it follows the previous packet of the
+  // same direction of the same connection, else "new" (a connection's random start).
+  const pattern = (pkts: Array<{ flow: string; id: number }>): string[] => {
+    // A connection's first id is random: it must not continue the sending host's last id.
+    const last = new Map<string, number>();
+    const lastBySrc = new Map<string, number>();
+    return pkts.map(({ flow, id }) => {
+      const src = flow.split(">")[0]!.replace(/\.\d+$/, "");
+      const prev = last.get(flow);
+      const prevHost = lastBySrc.get(src);
+      last.set(flow, id);
+      lastBySrc.set(src, id);
+      if (id === 0) return "0";
+      if (prev !== undefined && prev !== 0 && id === ((prev + 1) & 0xffff)) return "+1";
+      return prevHost !== undefined && id === ((prevHost + 1) & 0xffff) ? "continues the host's ids" : "new";
+    });
+  };
+  const golden = goldenSections(GOLDEN).get("tcpdump -nn -v -r vip-eth1") ?? "";
+  const want: Array<{ flow: string; id: number }> = [];
+  const lines = golden.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^\S+ IP \(tos \S+, ttl \d+, id (\d+),.*proto TCP/.exec(lines[i]!);
+    const f = m && /^\s+(\S+) > (\S+):/.exec(lines[i + 1] ?? "");
+    if (m && f) want.push({ flow: `${f[1]}>${f[2]}`, id: Number(m[1]) });
+  }
+  assert.ok(want.length > 50);
+  const lab = buildLabFile("labs/lvs-nat.yaml");
+  const got: Array<{ flow: string; id: number }> = [];
+  lab.hosts.get("vip")!.capture.tap("eth1", (f) => {
+    const b = f.frame;
+    if (b.length < 54 || b[12] !== 0x08 || b[13] !== 0x00 || b[23] !== 6) return;
+    const ip = (o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+    const port = (o: number) => (b[o]! << 8) | b[o + 1]!;
+    got.push({ flow: `${ip(26)}.${port(34)}>${ip(30)}.${port(36)}`, id: (b[18]! << 8) | b[19]! });
+  });
+  await runSteps(lab, { out: () => undefined });
+  assert.deepEqual(pattern(got), pattern(want));
 });

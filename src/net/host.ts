@@ -205,7 +205,7 @@ export class Host implements HostForTools {
       now: () => world.now(),
       at: (t, fn) => world.queue.at(t, fn),
       cancel: (h) => world.queue.cancel(h),
-      ipOutput: (src, dst, proto, payload) => this.ipOutput(src, dst, proto, payload, { df: true }),
+      ipOutput: (src, dst, proto, payload, o) => this.ipOutput(src, dst, proto, payload, { df: true, id: o?.id }),
       sourceFor: (dst) => this.routeOutput(dst)?.src,
       isLocal: (a) => this.isLocalAddr(a),
       rng: world.rng.stream(`tcp:${name}`),

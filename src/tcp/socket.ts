@@ -79,6 +79,8 @@ export class TcpSocket {
 
   // ---- send side ----
   private iss = 0;
+  /** inet_id: the IPv4 id of this socket's next packet (DF set, so ids only need to be unique per flow). */
+  private ipId = -1;
   private sndUna = 0;
   private sndNxt = 0;
   /** Highest sequence sent (snd_nxt before a go-back-N retransmission). */
@@ -1202,7 +1204,20 @@ export class TcpSocket {
       st.ext.TCPSynRetrans++;
     }
     st.counters.OutSegs++;
-    st.output(this.localAddr, this.remoteAddr, bytes);
+    // A SYN-ACK goes out from the request socket, which has no inet_id: id 0 (ip_build_and_send_pkt).
+    st.output(this.localAddr, this.remoteAddr, bytes, synAck ? 0 : this.nextIpId());
+  }
+
+  /**
+   * Linux starts inet_id at a random value when the socket connects or is accepted
+   * (tcp_v4_connect, tcp_v4_syn_recv_sock) and counts up per packet; lvslab derives the start
+   * from the socket's ISN so that no random stream is consumed.
+   */
+  private nextIpId(): number {
+    if (this.ipId < 0) this.ipId = Math.imul(this.iss ^ 0x9e3779b9, 0x85ebca6b) >>> 16;
+    const id = this.ipId;
+    this.ipId = (this.ipId + 1) & 0xffff;
+    return id;
   }
 
   /** tcp_transmit_skb for everything after the handshake. */
@@ -1242,7 +1257,7 @@ export class TcpSocket {
       st.ports.cancel(a.timer);
       a.timer = undefined;
     }
-    st.output(this.localAddr, this.remoteAddr, bytes);
+    st.output(this.localAddr, this.remoteAddr, bytes, this.nextIpId());
   }
 
   private sackBlocks(): [number, number][] {

@@ -210,8 +210,9 @@ export class TcpStack {
     this.output(from, to, bytes);
   }
 
-  output(src: Ip4, dst: Ip4, bytes: Uint8Array): void {
-    this.ports.ipOutput(src, dst, IPPROTO_TCP, bytes);
+  /** `id` is the IPv4 id a socket chose; without one (resets, SYN-ACKs) Linux sends id 0. */
+  output(src: Ip4, dst: Ip4, bytes: Uint8Array, id = 0): void {
+    this.ports.ipOutput(src, dst, IPPROTO_TCP, bytes, { id });
   }
 
   /**

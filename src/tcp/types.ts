@@ -12,7 +12,7 @@ export interface TcpPorts {
   at(t: Micros, fn: () => void): EventHandle;
   cancel(h: EventHandle): void;
   /** The host routes and sends an IPv4 packet carrying `payload` (TCP bytes). */
-  ipOutput(src: Ip4, dst: Ip4, protocol: number, payload: Uint8Array): void;
+  ipOutput(src: Ip4, dst: Ip4, protocol: number, payload: Uint8Array, opts?: { id?: number }): void;
   /** Route-based source address selection; undefined = no route (ENETUNREACH). */
   sourceFor(dst: Ip4): Ip4 | undefined;
   isLocal(addr: Ip4): boolean;
