@@ -780,6 +780,17 @@ export class Host implements HostForTools {
     const cur = this.routeOutput(target);
     if (!cur || cur.nextHop !== from || cur.dev !== nic) return;
     if (!nic.addrs.some((a) => sameSubnet(a.addr, newGw, a.plen))) return;
+    // Since Linux 3.6 a redirect reaches the route only through the socket the quoted packet
+    // belongs to (icmp_socket_deliver -> tcp_v4_err -> do_redirect): a SYN-ACK quoted while
+    // the connection is still a request socket changes nothing.
+    if (ip4Proto(inner) === IPPROTO_TCP && !this.tcp.redirectTaken(inner)) return;
+    // __ip_do_redirect: the new gateway must already be a valid neighbour; if not, it is only
+    // looked up (neigh_event_send starts ARP) and the redirect is dropped.
+    const n = this.neigh.get(nic.name, newGw);
+    if (!n || n.state === "INCOMPLETE" || n.state === "FAILED") {
+      if (!n || n.state === "FAILED") this.neigh.resolve(nic.name, newGw, () => {});
+      return;
+    }
     this.redirects.set(target, newGw);
     this.note("icmp", `accepted ICMP redirect from ${formatIp4(from)}: ${formatIp4(target)} via ${formatIp4(newGw)}`);
   }

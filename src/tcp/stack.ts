@@ -253,6 +253,25 @@ export class TcpStack {
     s.icmpError(err, seq, hard);
   }
 
+  /**
+   * tcp_v4_err for ICMP_REDIRECT: the quoted segment must belong to a full socket found in
+   * the established hash. A request socket (tcp_req_err) or a TIME_WAIT one ignores it, and
+   * with no socket at all nothing happens; only then does do_redirect update the route.
+   */
+  redirectTaken(embedded: Uint8Array): boolean {
+    if (embedded.length < 20) return false;
+    const ihl = (embedded[0]! & 0x0f) * 4;
+    if (embedded.length < ihl + 8 || embedded[9] !== IPPROTO_TCP) return false;
+    const src = readIp4(embedded, 12);
+    const dst = readIp4(embedded, 16);
+    const sport = (embedded[ihl]! << 8) | embedded[ihl + 1]!;
+    const dport = (embedded[ihl + 2]! << 8) | embedded[ihl + 3]!;
+    const s = this.conns.get(key(src, sport, dst, dport));
+    if (!s) return false;
+    if (s.state === "SYN_RECV" && s.passive) return false;
+    return s.state !== "TIME_WAIT" && s.state !== "CLOSED";
+  }
+
   // ---- sockets ----
 
   listen(opts: ListenOptions, onAccept: (sock: TcpSocket) => void): TcpListener | TcpErrno {
