@@ -3,13 +3,13 @@
  * addresses, routes, sysctls, files, commands and daemons, all at virtual t = 0.
  */
 import { startHttpServer } from "../apps/http-server.js";
-import { Host } from "../net/host.js";
+import { Host, type Nic } from "../net/host.js";
 import { World } from "../net/world.js";
 import { hostTools } from "../tools/registry.js";
 import type { Tool } from "../tools/types.js";
 import { formatIp4 } from "../wire/index.js";
 import { setMode } from "../tools/sh/index.js";
-import type { HostSpec, LabSpec } from "./schema.js";
+import type { HostSpec, LabSpec, NicSpec } from "./schema.js";
 
 export interface BuildOptions {
   seed?: number;
@@ -17,6 +17,11 @@ export interface BuildOptions {
   tools?: Record<string, Tool>;
   /** Called for every host after it is built (mount /proc, add tools). */
   setupHost?: (host: Host) => void;
+  /**
+   * Plug a host's NIC in. Default: into the lab segment its spec names. Real mode plugs the
+   * director's NICs into real interfaces instead.
+   */
+  attachNic?: (nic: Nic, spec: NicSpec) => void;
 }
 
 export interface BuiltLab {
@@ -37,21 +42,23 @@ export function buildLab(spec: LabSpec, opts: BuildOptions = {}): BuiltLab {
     hosts.set(h.name, host);
     world.hosts.set(h.name, host);
   }
-  // /etc/hosts on every host names every lab host (first address), as a lab admin would set it up.
-  const lines = ["127.0.0.1\tlocalhost"];
-  for (const h of spec.hosts) {
-    const a = h.nics[0]?.addrs[0];
-    if (a) lines.push(`${formatIp4(a.addr)}\t${h.hostname}`);
-  }
-  for (const h of spec.hosts) {
-    const host = hosts.get(h.name)!;
-    host.fs.mkdirp("/etc"); // a host with no files under /etc still has the directory
-    if (!host.fs.exists("/etc/hosts")) host.fs.write("/etc/hosts", lines.join("\n") + "\n" + (h.hostsFile ?? ""));
-  }
+  for (const h of spec.hosts) writeEtcHosts(hosts.get(h.name)!, h, spec);
   return { spec, world, hosts, warnings };
 }
 
-function buildHost(world: World, h: HostSpec, spec: LabSpec, warnings: string[], opts: BuildOptions): Host {
+/** /etc/hosts names every lab host (first address), as a lab admin would set it up. */
+export function writeEtcHosts(host: Host, h: HostSpec, spec: LabSpec): void {
+  const lines = ["127.0.0.1\tlocalhost"];
+  for (const o of spec.hosts) {
+    const a = o.nics[0]?.addrs[0];
+    if (a) lines.push(`${formatIp4(a.addr)}\t${o.hostname}`);
+  }
+  host.fs.mkdirp("/etc"); // a host with no files under /etc still has the directory
+  if (!host.fs.exists("/etc/hosts")) host.fs.write("/etc/hosts", lines.join("\n") + "\n" + (h.hostsFile ?? ""));
+}
+
+/** One host of a lab, in `world` (buildLab builds them all; real mode builds only the director). */
+export function buildHost(world: World, h: HostSpec, spec: LabSpec, warnings: string[], opts: BuildOptions): Host {
   const host = new Host(world, h.name);
   host.sysctl.set("kernel.hostname", h.hostname);
   host.env.set("HOME", "/root");
@@ -64,10 +71,13 @@ function buildHost(world: World, h: HostSpec, spec: LabSpec, warnings: string[],
   host.env.set("PWD", "/root");
   for (const n of h.nics) {
     const nic = host.addNic(n.name, n.mac, n.mtu);
-    const seg = world.segments.get(n.segment);
-    if (seg) {
-      seg.attach(nic);
-      nic.segment = seg;
+    if (opts.attachNic) opts.attachNic(nic, n);
+    else {
+      const seg = world.segments.get(n.segment);
+      if (seg) {
+        seg.attach(nic);
+        nic.segment = seg;
+      }
     }
     for (const a of n.addrs) host.addAddress(n.name, a.addr, a.prefix);
   }
