@@ -12,6 +12,7 @@ import { formatDiagnostic, loadLab } from "../lab/load.js";
 import { prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
+import { bashQuote } from "../tools/sh/quote.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = resolve(here, "..", "..", "..");
@@ -24,6 +25,9 @@ Commands:
   exec LAB HOST -- CMD [ARG...]  run the lab's steps quietly, then one command on HOST
   shell LAB [HOST]              run the lab's steps quietly, then an interactive prompt on HOST
   labs                          list the labs that come with lvslab
+  director ...                  real mode: the userspace IPVS director on real interfaces (director --help)
+  ipvsadm ARGS...               real mode: ipvsadm on the running director
+  ctl -- CMD [ARG...]           real mode: run a command on the running director
   help                          show this help
 
 Options:
@@ -156,13 +160,9 @@ async function cmdExec(a: Args): Promise<number> {
     return 2;
   }
   await runSteps(lab, { out: () => undefined });
-  const line = a.rest.map(shellQuote).join(" ");
+  const line = a.rest.map(bashQuote).join(" ");
   const r = await runCommand(host, line, { live: (s) => process.stdout.write(s) });
   return r.exit;
-}
-
-function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 async function cmdShell(a: Args): Promise<number> {
@@ -221,6 +221,13 @@ async function cmdShell(a: Args): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Real mode's director commands have their own options.
+  if (argv[0] === "director" || argv[0] === "ipvsadm" || argv[0] === "ctl") {
+    const real = await import("../real/director/cli.js");
+    const rest = argv.slice(1);
+    if (argv[0] === "director") return rest.includes("--help") || rest.includes("-h") ? (process.stdout.write(real.DIRECTOR_USAGE), 0) : real.cmdDirector(rest);
+    return argv[0] === "ipvsadm" ? real.cmdIpvsadm(rest) : real.cmdCtl(rest);
+  }
   const a = parseArgs(argv);
   if (typeof a === "string") {
     process.stderr.write(a + "\n");

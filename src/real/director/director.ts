@@ -1,0 +1,205 @@
+/**
+ * The userspace director: one simulated Host — built from the lab's host spec exactly as
+ * the simulator builds it — whose NICs are plugged into real interfaces through the packet
+ * bridge, with its event queue run in real time. ARP, routing, forwarding, netfilter, IPVS,
+ * the shell and every tool are the simulator's own; only the wires are real.
+ *
+ * Each NIC sits on a private one-port segment whose other end is the real interface:
+ * frames the NIC transmits go to the bridge, frames the bridge reads are handed to the NIC.
+ */
+import { readFileSync } from "node:fs";
+import { buildHost, writeEtcHosts } from "../../lab/build.js";
+import type { HostSpec, LabSpec } from "../../lab/schema.js";
+import { standardSetup } from "../../lab/setup.js";
+import { startCommand, Transcript } from "../../lab/runner.js";
+import type { Host, Nic } from "../../net/host.js";
+import { Segment, type SegmentPort } from "../../net/segment.js";
+import { World } from "../../net/world.js";
+import type { Tool, ToolIo } from "../../tools/types.js";
+import { bashQuote } from "../../tools/sh/quote.js";
+import { parseMac, type Mac } from "../../wire/index.js";
+import { openPacketIo, type PacketIo, type PacketIoOptions } from "../packetio.js";
+import { startControlServer, type ControlRequest, type ControlServer } from "../control.js";
+import { RealTimeDriver } from "./realtime.js";
+
+export interface DirectorOptions {
+  lab: LabSpec;
+  /** The lab host this process is (its NIC names are the real interfaces' names). */
+  host: HostSpec;
+  seed?: number;
+  /** Where the control socket listens (none when absent). */
+  controlPath?: string;
+  /** An `ipvsadm-save` file's text, restored once the host is up (`ipvsadm -R`). */
+  rules?: string;
+  /** Warnings (a MAC that differs from the lab's, a rule that failed). */
+  warn?: (s: string) => void;
+  packetIo?: PacketIoOptions;
+}
+
+export interface Director {
+  readonly host: Host;
+  readonly world: World;
+  readonly io: PacketIo;
+  readonly driver: RealTimeDriver;
+  /** Run a command line on the director (what the control socket does). */
+  run(req: ControlRequest, out: { stdout(s: string): void; stderr(s: string): void }, interrupt?: Promise<unknown>): Promise<number>;
+  /** Stop: control socket removed, bridge killed, timers cleared. */
+  close(): Promise<void>;
+}
+
+/** A real interface's MAC (from sysfs), or undefined when it has none readable. */
+export function realMac(ifname: string): Mac | undefined {
+  try {
+    return parseMac(readFileSync(`/sys/class/net/${ifname}/address`, "utf8").trim());
+  } catch {
+    return undefined;
+  }
+}
+
+export function realMtu(ifname: string): number | undefined {
+  try {
+    const v = Number(readFileSync(`/sys/class/net/${ifname}/mtu`, "utf8").trim());
+    return Number.isInteger(v) && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startDirector(opts: DirectorOptions): Promise<Director> {
+  const warn = opts.warn ?? (() => undefined);
+  const spec = opts.host;
+  const ifaces = spec.nics.map((n) => n.name);
+  for (const name of ifaces) {
+    if (realMac(name) === undefined) throw new Error(`no network interface ${name} here (${spec.name}'s NICs must exist, named as in the lab)`);
+  }
+  const io = openPacketIo(ifaces, opts.packetIo);
+  try {
+    await io.ready;
+  } catch (e) {
+    io.close();
+    throw e;
+  }
+  // Virtual time 0 is now, so the virtual wall clock is the real one.
+  const world = new World({ seed: opts.seed ?? opts.lab.seed, epochUs: Date.now() * 1000, timezone: opts.lab.timezone });
+  const driver = new RealTimeDriver(world);
+  const nics: Nic[] = [];
+  const warnings: string[] = [];
+  const host = buildHost(world, spec, opts.lab, warnings, {
+    seed: opts.seed,
+    setupHost: standardSetup,
+    attachNic: (nic, n) => {
+      const port = ifaces.indexOf(n.name);
+      const mac = realMac(n.name)!;
+      if (mac !== n.mac && !n.macGenerated) warn(`${n.name}: the interface's MAC differs from the lab's; using the interface's`);
+      nic.mac = mac;
+      const seg = new Segment(`${n.name}@real`, "hub", 0, world.queue);
+      const wire: SegmentPort = { receive: (frame) => io.send(port, frame) };
+      seg.attach(nic);
+      seg.attach(wire);
+      nic.segment = seg;
+      nics[port] = nic;
+    },
+  });
+  writeEtcHosts(host, spec, opts.lab);
+  world.hosts.set(spec.name, host);
+  host.tools.set("lvslab-drops", dropsTool(world, io));
+  for (const w of warnings) warn(w);
+
+  let batch = false;
+  io.onFrame = (port, frame) => {
+    if (!batch) {
+      batch = true;
+      driver.pump(); // virtual time catches up with the frame's arrival
+    }
+    nics[port]!.receive(frame);
+  };
+  io.onBatch = () => {
+    batch = false;
+    driver.pump();
+  };
+  driver.afterPump = () => io.flush();
+  driver.pump();
+
+  const run: Director["run"] = async (req, out, interrupt) => {
+    const line = req.argv.map(bashQuote).join(" ");
+    const t = new StreamIo(out, req.stdin);
+    const proc = startCommand(host, line, t);
+    void interrupt?.then(() => proc.interrupt());
+    return proc.promise;
+  };
+
+  if (opts.rules !== undefined) {
+    const errs: string[] = [];
+    const code = await run({ argv: ["ipvsadm", "-R"], stdin: opts.rules }, { stdout: () => undefined, stderr: (s) => errs.push(s) });
+    if (code !== 0) {
+      driver.stop();
+      io.close();
+      throw new Error(`--rules: ipvsadm -R failed (exit ${code}): ${errs.join("").trim()}`);
+    }
+  }
+
+  let control: ControlServer | undefined;
+  if (opts.controlPath) {
+    try {
+      control = await startControlServer(opts.controlPath, (req, out, intr) => run(req, out, intr));
+    } catch (e) {
+      driver.stop();
+      io.close();
+      throw e;
+    }
+  }
+  let closed = false;
+  return {
+    host,
+    world,
+    io,
+    driver,
+    run,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await control?.close();
+      driver.stop();
+      io.close();
+    },
+  };
+}
+
+/** A terminal for one control request: output streams to the client as it is printed. */
+class StreamIo extends Transcript implements ToolIo {
+  constructor(
+    private readonly out: { stdout(s: string): void; stderr(s: string): void },
+    readonly stdin: string | undefined,
+  ) {
+    super();
+  }
+  override stdout(s: string): void {
+    super.stdout(s);
+    this.out.stdout(s);
+  }
+  override stderr(s: string): void {
+    super.stderr(s);
+    this.out.stderr(s);
+  }
+}
+
+/**
+ * `lvslab-drops`: every packet the director dropped, by reason (the table `lvslab run
+ * --trace` prints), then the packet bridge's counters per interface.
+ */
+function dropsTool(world: World, io: PacketIo): Tool {
+  return async (ctx) => {
+    const drops = [...world.trace.drops].sort((a, b) => a[0].localeCompare(b[0]));
+    let out = "";
+    for (const [k, n] of drops) out += `${k}  ${n}\n`;
+    if (drops.length === 0) out += "no packet dropped\n";
+    const b = await Promise.race([io.bridgeStats(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
+    out += "\nbridge: iface rx tx rx_dropped tx_dropped rx_csum_partial rx_truncated\n";
+    io.ifaces.forEach((name, i) => {
+      const col = (k: string): number => b?.[k]?.[i] ?? 0;
+      out += `bridge: ${name} ${col("rx")} ${col("tx")} ${col("rx_dropped")} ${col("tx_dropped") + (io.stats.txDropped[i] ?? 0)} ${col("rx_csum_partial")} ${col("rx_truncated")}\n`;
+    });
+    ctx.io.stdout(out);
+    return 0;
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Runs a World's event queue against the wall clock: virtual time is the real time elapsed
+ * since the driver started (µs), so TCP and IPVS timers fire when they are due and `date`,
+ * tcpdump and the connection table show real time. Nothing spins: between events the
+ * driver sleeps in a Node timer armed for the next one, and it wakes early for a frame
+ * from the wire, a command's continuation or a timer a command just set.
+ */
+import type { Micros } from "../../sim/clock.js";
+import type { EventHandle } from "../../sim/queue.js";
+import type { World } from "../../net/world.js";
+
+/** Events run in one go before the driver lets I/O in (a burst must not starve the sockets). */
+const MAX_EVENTS_PER_TURN = 20_000;
+
+export class RealTimeDriver {
+  private readonly t0 = process.hrtime.bigint();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: Micros = Infinity;
+  private immediate: NodeJS.Immediate | undefined;
+  private inPump = false;
+  private stopped = false;
+  /** Called at the end of every pump (the packet I/O flushes what the events sent). */
+  afterPump: () => void = () => undefined;
+
+  constructor(readonly world: World) {
+    const q = world.queue;
+    // Whatever schedules an event from outside a pump (a command continuing after an
+    // await, a frame a tool sends) must wake the driver. `after` goes through `at`.
+    const at = q.at.bind(q);
+    q.at = (t: Micros, fn: () => void): EventHandle => {
+      const h = at(t, fn);
+      this.kick(h.at);
+      return h;
+    };
+    const deliverAfter = q.deliverAfter.bind(q);
+    q.deliverAfter = (delay, sink, frame) => {
+      deliverAfter(delay, sink, frame);
+      this.kick(q.now() + delay);
+    };
+  }
+
+  /** Microseconds of real time since the driver started. */
+  realNow(): Micros {
+    return Number((process.hrtime.bigint() - this.t0) / 1000n);
+  }
+
+  /** Bring virtual time up to real time, running every event due. */
+  pump(): void {
+    if (this.stopped || this.inPump) return;
+    if (this.immediate) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
+    this.inPump = true;
+    const q = this.world.queue;
+    const now = this.realNow();
+    let n = 0;
+    let more = false;
+    try {
+      for (;;) {
+        const t = q.peekTime();
+        if (t === undefined || t > now) break;
+        if (++n > MAX_EVENTS_PER_TURN) {
+          more = true;
+          break;
+        }
+        q.step();
+      }
+      if (!more && q.now() < now) q.advanceTo(now);
+      // Promise continuations resolved by these events run after this turn; they reach
+      // the queue through `at`, which kicks the driver again.
+      this.world.wakePending = false;
+    } finally {
+      this.inPump = false;
+    }
+    this.afterPump();
+    if (more) this.soon();
+    else this.arm();
+  }
+
+  /** Run `fn` at real time now, with virtual time caught up first (a frame arriving). */
+  inject(fn: () => void): void {
+    if (this.stopped) return;
+    this.pump();
+    fn();
+    this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
+  }
+
+  private kick(at: Micros): void {
+    if (this.inPump || this.stopped) return;
+    if (at <= this.realNow()) this.soon();
+    else if (at < this.timerAt) this.arm();
+  }
+
+  private soon(): void {
+    if (this.immediate === undefined && !this.stopped) this.immediate = setImmediate(() => this.pump());
+  }
+
+  private arm(): void {
+    const next = this.world.queue.peekTime();
+    if (next === undefined) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer && this.timerAt === next) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delayMs = Math.max(0, Math.ceil((next - this.realNow()) / 1000));
+    this.timerAt = next;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = Infinity;
+      this.pump();
+    }, delayMs);
+  }
+}
