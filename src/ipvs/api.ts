@@ -140,6 +140,15 @@ export interface DaemonInfo {
   readonly ttl: number;
 }
 
+/** One FullNAT local address of a service (lvslab extension; Alibaba's ip_vs_laddr_entry). */
+export interface LaddrEntry {
+  readonly addr: Ip4;
+  /** Ports found taken while allocating. */
+  readonly portConflict: number;
+  /** Connections using this address. */
+  readonly connCounts: number;
+}
+
 /** The control plane: one method per netlink command. `undefined` means success. */
 export interface IpvsControl {
   info(): { version: string; connTabSize: number };
@@ -168,6 +177,14 @@ export interface IpvsControl {
   getSysctl(name: string): string | undefined;
   setSysctl(name: string, value: string): IpvsErrno | undefined;
   sysctlNames(): string[];
+  /**
+   * FullNAT local addresses (lvslab extension after Alibaba LVS / DPVS; absent from
+   * mainline): add (EEXIST), delete (ENOENT), list a service's in insertion order. ESRCH
+   * when there is no such service.
+   */
+  addLaddr?(key: ServiceKey, addr: Ip4): IpvsErrno | undefined;
+  delLaddr?(key: ServiceKey, addr: Ip4): IpvsErrno | undefined;
+  laddrs?(key: ServiceKey): LaddrEntry[] | IpvsErrno;
 }
 
 /** Where a packet came from, as the hook sees it. */

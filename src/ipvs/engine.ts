@@ -8,7 +8,7 @@
 import type { Micros } from "../sim/clock.js";
 import type {
   ConnEntry, DaemonInfo, DestSpec, HookContext, Ip4, IpvsControl, IpvsDataPlane, IpvsErrno, IpvsPorts,
-  Rates, ServiceEntry, ServiceKey, ServiceSpec, Stats, Timeouts, Verdict,
+  LaddrEntry, Rates, ServiceEntry, ServiceKey, ServiceSpec, Stats, Timeouts, Verdict,
 } from "./api.js";
 import { FwdMethod, SVC_F_ONEPACKET, SVC_F_PERSISTENT } from "./api.js";
 import {
@@ -18,7 +18,7 @@ import {
 import { EST_PERIOD_US, StatsBlock } from "./est.js";
 import {
   TCP_DEFAULT_TIMEOUTS, TCP_DIR_INPUT, TCP_DIR_INPUT_ONLY, TCP_DIR_OUTPUT, TCP_S_CLOSE, TCP_S_ESTABLISHED,
-  TCP_S_FIN_WAIT, TCP_S_TIME_WAIT, TCP_STATES, TCP_STATES_DOS, tcpActiveStates, tcpEvent, tcpStateName,
+  TCP_S_FIN_WAIT, TCP_S_SYN_RECV, TCP_S_SYN_SENT, TCP_S_TIME_WAIT, TCP_STATES, TCP_STATES_DOS, tcpActiveStates, tcpEvent, tcpStateName,
 } from "./proto_tcp.js";
 import { UDP_DEFAULT_TIMEOUT, UDP_STATE_NAME } from "./proto_udp.js";
 import { findScheduler, type SchedEnv, type SchedPacket } from "./sched/index.js";
@@ -28,6 +28,8 @@ import { icmpErrorPacket, ipPort, LazyAccept, LazyXmit, NoteKind, type XmitConn,
 import { drXmit } from "./xmit/dr.js";
 import { natXmit } from "./xmit/nat.js";
 import { tunXmit } from "./xmit/tun.js";
+import { fnatIn, fnatOut, newFnatStats, type FnatKnobs } from "./xmit/fnat.js";
+import { FnatTable, Laddr, type LaddrPool } from "./laddr.js";
 import { natIcmp, parseIcmpQuote } from "./xmit/icmp.js";
 import { formatIp4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ip4FillChecksum, natRewriteSrc } from "../wire/index.js";
 
@@ -73,6 +75,8 @@ const TCP_RST = 4;
 const SCHED_NODEST = -2; // ip_vs_leave: ICMP port unreachable
 const SCHED_IGNORED = -3; // not ours: accept
 const SCHED_FATAL = -4; // drop without ICMP
+const SCHED_NOPORT = -5; // FullNAT: no free local port (ip_vs_conn_new failed): ICMP port unreachable
+const CONN_F_FULLNAT = 0x0005;
 
 const DEST_TRASH_PERIOD_US = 120 * US;
 
@@ -137,6 +141,14 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   private secureTcp = 0;
   private runEstimation = 1;
   private backupOnly = 0;
+
+  /** FullNAT (lvslab extension): per-connection laddr/lport/seq state and the out-side index. */
+  private readonly fnat = new FnatTable();
+  private readonly laddrPools = new Map<Service, LaddrPool>();
+  /** FullNAT counters (Alibaba's FULLNAT_ADD_TOA_* and friends). */
+  readonly fnatStats = newFnatStats();
+  private readonly fnatKnobs: FnatKnobs = { timestampRemove: true, toaEntry: true, connReused: true, mssAdjust: true, mtu: 1500 };
+  private readonly lport = { min: 5000, max: 65535, tries: 10000 };
 
   private readonly sp: SchedPacket = { proto: 0, saddr: 0, daddr: 0, sport: 0, dport: 0 };
   private readonly schedEnv: SchedEnv;
@@ -254,6 +266,11 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   private removeService(svc: Service): void {
+    const pool = this.laddrPools.get(svc);
+    if (pool) {
+      for (const la of pool.list) this.fnat.delLocal(la.addr);
+      this.laddrPools.delete(svc);
+    }
     // __ip_vs_del_service: dests go to the trash without scheduler callbacks.
     for (const d of svc.dests.splice(0)) this.trashDest(d);
     this.svcs.remove(svc);
@@ -275,7 +292,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
 
   private checkDestSpec(d: DestSpec): IpvsErrno | undefined {
     if (d.uThreshold > INT_MAX || d.lThreshold > INT_MAX) return "EINVAL";
-    if (d.fwd !== FwdMethod.Masq && d.fwd !== FwdMethod.Local && d.fwd !== FwdMethod.Tunnel && d.fwd !== FwdMethod.Route) return "EINVAL";
+    if (d.fwd !== FwdMethod.Masq && d.fwd !== FwdMethod.Local && d.fwd !== FwdMethod.Tunnel && d.fwd !== FwdMethod.Route &&
+      d.fwd !== FwdMethod.FullNat) return "EINVAL";
     if (d.weight < 0) {
       return "ERANGE";
     }
@@ -307,6 +325,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       this.destReg[id] = dest;
     }
     this.updateDest(dest, spec);
+    if (spec.fwd === FwdMethod.FullNat) this.fullnatInUse();
     svc.dests.unshift(dest);
     svc.sched.addDest?.(svc, dest);
     return undefined;
@@ -427,6 +446,66 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       this.expireConn(i, now);
       if (ct >= 0 && tab.nControl[ct] === 0 && tab.flags[ct]! & CONN_F_HASHED) this.expireConn(ct, now);
     }
+  }
+
+  // ---- FullNAT local addresses (lvslab extension: Alibaba ip_vs_add_laddr / ip_vs_del_laddr) ----
+
+  /** The FullNAT sysctls appear once FullNAT is in use. */
+  private fullnatInUse(): void {
+    this.modules.add("fullnat");
+  }
+
+  addLaddr(key: ServiceKey, addr: Ip4): IpvsErrno | undefined {
+    this.catchUp();
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    let pool = this.laddrPools.get(svc);
+    if (pool === undefined) this.laddrPools.set(svc, (pool = { list: [], curr: -1 }));
+    addr >>>= 0;
+    if (pool.list.some((l) => l.addr === addr)) return "EEXIST";
+    pool.list.push(new Laddr(addr));
+    this.fnat.addLocal(addr);
+    this.fullnatInUse();
+    return undefined;
+  }
+
+  delLaddr(key: ServiceKey, addr: Ip4): IpvsErrno | undefined {
+    this.catchUp();
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    const pool = this.laddrPools.get(svc);
+    const i = pool ? pool.list.findIndex((l) => l.addr === addr >>> 0) : -1;
+    if (pool === undefined || i < 0) return "ENOENT";
+    // svc->curr_laddr moves to the next entry when it is the one deleted.
+    pool.list.splice(i, 1);
+    if (pool.curr > i || pool.curr >= pool.list.length) pool.curr--;
+    this.fnat.delLocal(addr);
+    return undefined;
+  }
+
+  laddrs(key: ServiceKey): LaddrEntry[] | IpvsErrno {
+    this.catchUp();
+    const svc = this.svcs.lookup(key);
+    if (svc === undefined) return "ESRCH";
+    return (this.laddrPools.get(svc)?.list ?? []).map((l) => ({ addr: l.addr, portConflict: l.portConflict, connCounts: l.connCounts }));
+  }
+
+  /**
+   * ip_vs_hbind_laddr for a new FullNAT connection: a local address round-robin and a free
+   * local port. False (and the row freed, as ip_vs_conn_del does) when none is available.
+   */
+  private bindLaddr(cp: number, svc: Service): boolean {
+    const pool = this.laddrPools.get(svc);
+    const la = pool ? FnatTable.next(pool) : undefined;
+    const r = this.lport;
+    const fc = la !== undefined && r.max >= r.min ? this.fnat.bind(this.tab, cp, la, r) : undefined;
+    if (fc !== undefined) return true;
+    this.fnatStats.noLocalPort++;
+    this.rlLog("IPVS: bind local address: no port available");
+    this.tab.unhash(cp);
+    this.unbind(cp);
+    this.tab.free(cp);
+    return false;
   }
 
   zero(key?: ServiceKey): IpvsErrno | undefined {
@@ -579,6 +658,13 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       case "pmtu_disc": this.pmtuDisc = n; break;
       case "secure_tcp": this.secureTcp = n; break;
       case "backup_only": this.backupOnly = n; break;
+      case "fullnat_timestamp_remove_entry": this.fnatKnobs.timestampRemove = n !== 0; break;
+      case "fullnat_toa_entry": this.fnatKnobs.toaEntry = n !== 0; break;
+      case "fullnat_conn_reused_entry": this.fnatKnobs.connReused = n !== 0; break;
+      case "fullnat_mss_adjust_entry": this.fnatKnobs.mssAdjust = n !== 0; break;
+      case "fullnat_lport_min": this.lport.min = n; break;
+      case "fullnat_lport_max": this.lport.max = n; break;
+      case "fullnat_lport_tries": this.lport.tries = n; break;
       case "drop_packet":
         this.dropRate = n === 3 ? Number(this.sysctlValues.get("am_droprate")) : 0;
         break;
@@ -651,6 +737,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     }
     dest.refs--;
     this.tab.dest[i] = NIL;
+    if (this.fnat.size !== 0) this.fnat.release(i);
   }
 
   /** ip_vs_conn_expire: keep an entry that still controls others (60 s more), else free it. */
@@ -790,6 +877,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     }
     const flags = svc.flags & SVC_F_ONEPACKET && proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
     const cp = this.newConn(proto, saddr, sport, daddr, dport, r.addr, r.port || dport, flags, r, ctx.fwmark);
+    if ((r.connFlags & CONN_F_FWD_MASK) === CONN_F_FULLNAT && !this.bindLaddr(cp, svc)) return SCHED_NOPORT;
     this.connStats(r, svc);
     return cp;
   }
@@ -843,6 +931,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     if (cdport === svc.port && dest.port) cdport = dest.port;
     const flags = svc.flags & SVC_F_ONEPACKET && proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
     const cp = this.newConn(proto, saddr, sport, daddr, dport, dest.addr, cdport, flags, dest, ctx.fwmark);
+    if ((dest.connFlags & CONN_F_FWD_MASK) === CONN_F_FULLNAT && !this.bindLaddr(cp, svc)) return SCHED_NOPORT;
     tab.control[cp] = ct;
     tab.nControl[ct]++;
     // ip_vs_conn_put(ct): the template's timer restarts with its own timeout.
@@ -852,16 +941,29 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   /** ip_vs_leave: no dest: ICMP port unreachable to the client, drop. */
-  private leave(svc: Service, b: Uint8Array, dport: number): Verdict {
+  private leave(svc: Service, b: Uint8Array, dport: number, noLocalPort = false): Verdict {
     if (svc.port === FTPPORT && dport !== FTPPORT) return { action: "accept", packet: b, note: "IPVS FTP service: other ports are not its business" };
     const daddr = (b[16]! << 24 | b[17]! << 16 | b[18]! << 8 | b[19]!) >>> 0;
     const icmp = icmpErrorPacket(this.xenv, b, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, daddr);
     const client = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
+    const what = svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.protocol)} ${ipPort(svc.addr, svc.port)}`;
+    if (noLocalPort) {
+      const pool = this.laddrPools.get(svc);
+      const why = pool === undefined || pool.list.length === 0
+        ? `${what} has no local address (ipvsadm --add-laddr)`
+        : `every local port of ${pool.list.map((l) => formatIp4(l.addr)).join(", ")} (${this.lport.min}-${this.lport.max}) towards that real server is taken`;
+      return {
+        action: "drop",
+        reason: "ipvs-fullnat-no-local-port",
+        out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
+          `FullNAT: no connection created: ${why} ("bind local address: no port available"); ICMP port unreachable to ${formatIp4(client)}`)],
+      };
+    }
     return {
       action: "drop",
       reason: "ipvs-no-destination",
       out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
-        `${svc.schedName} found no available real server for ${svc.fwmark ? `FWM ${svc.fwmark}` : `${protoName(svc.protocol)} ${ipPort(svc.addr, svc.port)}`}: ICMP port unreachable to ${formatIp4(client)}`)],
+        `${svc.schedName} found no available real server for ${what}: ICMP port unreachable to ${formatIp4(client)}`)],
     };
   }
 
@@ -901,6 +1003,10 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const tflags = proto === IPPROTO_TCP ? b[ihl + 13]! : 0;
     const tab = this.tab;
     let cp = tab.inLookup(proto, saddr, sport, daddr, dport);
+    if (cp < 0 && this.fnat.size !== 0 && this.fnat.isLaddr(daddr)) {
+      const o = this.fnat.outLookup(tab, proto, saddr, sport, daddr, dport);
+      if (o >= 0) return this.fnatReply(o, b, ihl, tot, proto);
+    }
 
     if (cp >= 0) {
       // §4.8: a SYN on an old entry may start a new connection.
@@ -950,6 +1056,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       if (cp < 0) {
         if (cp === SCHED_IGNORED) return { action: "accept", packet: b, note: ACCEPT_NOT_OURS };
         if (cp === SCHED_FATAL) return { action: "drop", reason: "ipvs-schedule-failed" };
+        if (cp === SCHED_NOPORT) return this.leave(svc, b, dport, true);
         return this.leave(svc, b, dport);
       }
       sched = svc.schedName;
@@ -987,6 +1094,9 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       case CONN_F_TUNNEL:
         v = tunXmit(this.xenv, b, xc, d?.tunType ?? "ipip");
         break;
+      case CONN_F_FULLNAT:
+        v = this.fnatXmit(cp, b, xc);
+        break;
       default:
         v = { action: "accept", packet: b, note: "delivered to the local node" };
     }
@@ -998,6 +1108,68 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
     }
     return v;
+  }
+
+  /** ip_vs_fnat_xmit: client -> real server, both addresses rewritten (lvslab extension). */
+  private fnatXmit(cp: number, b: Uint8Array, xc: XmitConn): Verdict {
+    const fc = this.fnat.get(cp);
+    if (fc === undefined) return { action: "drop", reason: "ipvs-fullnat-unbound" };
+    const st = this.tab.state[cp]!;
+    const r = fnatIn(b, xc, fc, st === TCP_S_SYN_RECV || st === TCP_S_SYN_SENT, () => this.ports.random(), this.fnatKnobs, this.fnatStats);
+    const chose = xc.sched ? `${xc.sched} chose ${ipPort(xc.daddr, xc.dport)}, local address ${ipPort(fc.laddr.addr, fc.lport)}; ` : "";
+    const la = fc.laddr.addr, lport = fc.lport;
+    return {
+      action: "stolen",
+      out: [{
+        packet: r.packet,
+        get note(): string {
+          let s = `${chose}FullNAT ${ipPort(xc.caddr, xc.cport)} -> ${ipPort(xc.vaddr, xc.vport)} becomes ${ipPort(la, lport)} -> ${ipPort(xc.daddr, xc.dport)}`;
+          if (r.tsRemoved) s += "; TCP timestamps replaced by NOPs";
+          if (r.toa === "syn" || r.toa === "ack") s += `; TOA ${ipPort(xc.caddr, xc.cport)} inserted (kind 254, 8 bytes) into the ${r.toa === "syn" ? "SYN" : "ACK the real server's toa module reads"}`;
+          else if (r.toa === "head-full") s += "; no TOA: the TCP header has no 8 bytes of option space left";
+          else if (r.toa === "too-long") s += "; no TOA: 8 more bytes would exceed the MTU";
+          return s;
+        },
+      }],
+    };
+  }
+
+  /** ip_vs_fnat_response_xmit: a reply to laddr:lport goes back to the client from the VIP. */
+  private fnatReply(cp: number, b: Uint8Array, ihl: number, tot: number, proto: number): Verdict {
+    const tab = this.tab;
+    const fc = this.fnat.get(cp)!;
+    const d = this.destOf(cp);
+    if (d !== undefined && d.available) {
+      d.stats.stats.outpkts++;
+      d.stats.stats.outbytes += tot;
+      d.svc.stats.stats.outpkts++;
+      d.svc.stats.stats.outbytes += tot;
+      this.totalStats.stats.outpkts++;
+      this.totalStats.stats.outbytes += tot;
+    }
+    if (proto === IPPROTO_TCP) this.setTcpState(cp, TCP_DIR_OUTPUT, b[ihl + 13]!);
+    else {
+      this.assure(cp);
+      tab.timeout[cp] = this.udpTimeout;
+    }
+    tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
+    const ends = {
+      caddr: tab.caddr[cp]!, cport: tab.cport[cp]!, vaddr: tab.vaddr[cp]!, vport: tab.vport[cp]!,
+      daddr: tab.daddr[cp]!, dport: tab.dport[cp]!,
+    };
+    const la = fc.laddr.addr, lport = fc.lport;
+    const r = fnatOut(b, ends, fc, this.fnatKnobs);
+    return {
+      action: "stolen",
+      out: [{
+        packet: r.packet,
+        get note(): string {
+          let s = `FullNAT reply ${ipPort(ends.daddr, ends.dport)} -> ${ipPort(la, lport)} becomes ${ipPort(ends.vaddr, ends.vport)} -> ${ipPort(ends.caddr, ends.cport)}`;
+          if (r.mss) s += `; MSS ${r.mss[0]} lowered to ${r.mss[1]} (room for TOA)`;
+          return s;
+        },
+      }],
+    };
   }
 
   forward(b: Uint8Array, _ctx: HookContext): Verdict {

@@ -12,7 +12,7 @@ export interface SysctlDef {
   readonly min?: number;
   readonly max?: number;
   readonly kind?: "int" | "int2" | "text";
-  /** Present only once the named scheduler module has been loaded. */
+  /** Present only once the named scheduler module has been loaded ("fullnat": FullNAT in use). */
   readonly module?: string;
 }
 
@@ -30,6 +30,15 @@ export const SYSCTLS: readonly SysctlDef[] = [
   { name: "drop_packet", def: "0", min: 0, max: 3 },
   { name: "expire_nodest_conn", def: "0" },
   { name: "expire_quiescent_template", def: "0" },
+  // lvslab extension: Alibaba LVS-FullNAT's knobs (ip_vs_ctl.c vs_vars, same names, defaults
+  // and ranges), present once FullNAT is in use (a local address or a FullNat real server).
+  { name: "fullnat_conn_reused_entry", def: "1", min: 0, max: 1, module: "fullnat" },
+  { name: "fullnat_lport_max", def: "65535", min: 1025, max: 65535, module: "fullnat" },
+  { name: "fullnat_lport_min", def: "5000", min: 1025, max: 65535, module: "fullnat" },
+  { name: "fullnat_lport_tries", def: "10000", min: 10, max: 60000, module: "fullnat" },
+  { name: "fullnat_mss_adjust_entry", def: "1", min: 0, max: 1, module: "fullnat" },
+  { name: "fullnat_timestamp_remove_entry", def: "1", min: 0, max: 1, module: "fullnat" },
+  { name: "fullnat_toa_entry", def: "1", min: 0, max: 1, module: "fullnat" },
   { name: "ignore_tunneled", def: "0" },
   { name: "lblc_expiration", def: "86400", module: "lblc" },
   { name: "lblcr_expiration", def: "86400", module: "lblcr" },

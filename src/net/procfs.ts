@@ -40,7 +40,7 @@ function sysProvider(host: Host): VfsProvider {
   };
 }
 
-const NET_FILES = ["arp", "dev", "ip_vs", "ip_vs_conn", "ip_vs_stats", "route", "snmp"];
+const NET_FILES = ["arp", "dev", "ip_vs", "ip_vs_conn", "ip_vs_stats", "route", "snmp", "toa_stats"];
 
 function netProvider(host: Host): VfsProvider {
   const render = (rel: string): string | ErrnoName => {
@@ -59,6 +59,8 @@ function netProvider(host: Host): VfsProvider {
         return renderRoute(host);
       case "dev":
         return renderDev(host);
+      case "toa_stats":
+        return host.tcp.toaEnabled ? renderToaStats(host.tcp.toaStats) : "ENOENT";
       default:
         return "ENOENT";
     }
@@ -69,8 +71,18 @@ function netProvider(host: Host): VfsProvider {
       return r.startsWith("E") && !r.includes(" ") ? (r as ErrnoName) : textBytes(r);
     },
     isDir: (rel) => rel === "",
-    list: (rel) => (rel === "" ? NET_FILES.filter((f) => !f.startsWith("ip_vs") || host.ipvs) : "ENOTDIR"),
+    list: (rel) => (rel === "" ? NET_FILES.filter((f) => (!f.startsWith("ip_vs") || host.ipvs) && (f !== "toa_stats" || host.tcp.toaEnabled)) : "ENOTDIR"),
   };
+}
+
+/**
+ * /proc/net/toa_stats of the real server's toa module (Alibaba LVS kernel/net/toa/toa.c
+ * toa_stats_show): a CPU header, then "%-25s:" and "%10lu " per online CPU (lab hosts have one).
+ */
+function renderToaStats(st: Readonly<Record<string, number>>): string {
+  let out = " ".repeat(34) + "CPU0       \n";
+  for (const [name, v] of Object.entries(st)) out += `${name.padEnd(25)}:${String(v).padStart(10)} \n`;
+  return out;
 }
 
 function pair(name: string, fields: Array<[string, number]>): string {

@@ -22,6 +22,7 @@ import {
   type ConnEntry,
   type DaemonInfo,
   type DestEntry,
+  type Ip4,
   type ServiceEntry,
   type Timeouts,
 } from "../../ipvs/api.js";
@@ -39,6 +40,8 @@ export interface ListFormat {
   tunInfo?: boolean;
   /** `-S` rules instead of a listing. */
   rule?: boolean;
+  /** For `-S`: a service's FullNAT local addresses, saved as `-P ... -z ADDR` (lvslab extension). */
+  laddrs?: (se: ServiceEntry) => readonly Ip4[];
 }
 
 /** DestSpec.tunFlags bits as the control API numbers them. */
@@ -178,6 +181,8 @@ function fwdSwitch(fwd: FwdMethod): string {
     case FwdMethod.Local:
     case FwdMethod.Route:
       return "-g";
+    case FwdMethod.FullNat:
+      return "--fullnat"; // lvslab extension (Alibaba's and DPVS's -b is 1.31's --sched-flags)
     default:
       return "(null)";
   }
@@ -325,6 +330,7 @@ export function formatService(se: ServiceEntry, f: ListFormat, resolver: NameRes
       out += `  -> ${padL(dname, 28)} ${padL(fwdName(d.fwd), 7)} ${padL(String(d.weight), 6)} ${padL(u(d.activeConns), 10)} ${padL(u(d.inactConns), 10)}\n`;
     }
   }
+  if (f.rule && f.laddrs) for (const a of f.laddrs(se)) out += `-P ${svc} -z ${formatIp4(a)}\n`;
   return out;
 }
 

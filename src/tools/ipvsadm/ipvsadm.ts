@@ -35,7 +35,8 @@ import {
 } from "./format.js";
 import { ipvsStrerror, IPVSADM_VERSION_LINE, tryHelpText, usageText, type Errno, type IpvsFunc } from "./messages.js";
 import { PoptContext, poptStrerror, type PoptOption } from "./popt.js";
-import { atoi, inetAton, inetPton4, isInet6, stringToNumber, type NameResolver } from "./resolver.js";
+import { atoi, formatIp4 as formatIp4Text, inetAton, inetPton4, isInet6, stringToNumber, type NameResolver } from "./resolver.js";
+import { formatLaddrTitle, formatServiceLaddrs } from "./laddr.js";
 
 /** Thrown to end the whole ipvsadm process (C exit()). */
 export class IpvsadmExit extends Error {
@@ -48,11 +49,14 @@ export class IpvsadmExit extends Error {
 
 const enum Cmd {
   None = 0, Add, Edit, Del, Flush, List, AddDest, DelDest, EditDest, Timeout, StartDaemon, StopDaemon, Restore, Save, Zero,
+  // lvslab extension (Alibaba LVS / DPVS ipvsadm): FullNAT local addresses.
+  AddLaddr, DelLaddr, GetLaddr,
 }
 
 const CMD_NAMES = [
   "add-service", "edit-service", "delete-service", "flush", "list", "add-server", "delete-server",
   "edit-server", "set", "start-daemon", "stop-daemon", "restore", "save", "zero",
+  "add-laddr", "del-laddr", "get-laddr",
 ];
 
 /** Option indices (OPTC_*), in the order of the legality table. */
@@ -60,16 +64,16 @@ const enum O {
   Numeric, Connection, Service, Scheduler, Persistent, Netmask, Server, Forward, Weight, UThreshold,
   LThreshold, Mcast, Timeout, Daemon, Stats, Rate, Thresholds, PersistentConn, NoSort, SyncId, Exact,
   OnePacket, Pe, SchedFlags, McastGroup, McastPort, McastTtl, SyncMaxlen, TunInfo, TunType, TunPort,
-  TunNocsum, TunCsum, TunRemcsum,
+  TunNocsum, TunCsum, TunRemcsum, Laddr,
 }
-const NUMBER_OF_OPT = 34;
+const NUMBER_OF_OPT = 35;
 
 const OPT_NAMES = [
   "numeric", "connection", "service-address", "scheduler", "persistent", "netmask", "real-server",
   "forwarding-method", "weight", "u-threshold", "l-threshold", "mcast-interface", "timeout", "daemon",
   "stats", "rate", "thresholds", "persistent-conn", "nosort", "syncid", "exact", "ops", "pe",
   "sched-flags", "mcast-group", "mcast-port", "mcast-ttl", "sync-maxlen", "tun-info", "tun-type",
-  "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum",
+  "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum", "local-address",
 ];
 
 /**
@@ -77,20 +81,24 @@ const OPT_NAMES = [
  * '1' at most one of the '1's, ' ' optional. Columns in OPT_NAMES order.
  */
 const LEGALITY: readonly string[] = [
-  /* add-service    */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx",
-  /* edit-service   */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxx",
-  /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* list           */ " 11xxxxxxxxx11       xxxxxxx xxxxx",
-  /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     ",
-  /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     ",
-  /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* start-daemon   */ "xxxxxxxxxxx xxxxxxx xxxx    xxxxxx",
-  /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxx",
-  /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* add-service    */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx",
+  /* edit-service   */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx",
+  /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* list           */ " 11xxxxxxxxx11       xxxxxxx xxxxxx",
+  /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     x",
+  /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     x",
+  /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* start-daemon   */ "xxxxxxxxxxx xxxxxxx xxxx    xxxxxxx",
+  /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx",
+  /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  // lvslab extension rows (Alibaba's ipvsadm: -P/-Q need the service and -z; -G may name a service)
+  /* add-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
+  /* del-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
+  /* get-laddr      */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 ];
 
 const TUN_NAMES = ["ipip", "gue", "gre"] as const;
@@ -157,6 +165,13 @@ const OPTIONS: readonly PoptOption[] = [
   { long: "tun-nocsum", kind: "none", val: "tun-nocsum" },
   { long: "tun-csum", kind: "none", val: "tun-csum" },
   { long: "tun-remcsum", kind: "none", val: "tun-remcsum" },
+  // lvslab extension: FullNAT as Alibaba's and DPVS's ipvsadm spell it, except that their
+  // short -b is ipvsadm 1.31's --sched-flags, so FullNAT has only the long form here.
+  { long: "fullnat", kind: "none", val: "fullnat" },
+  { long: "add-laddr", short: "P", kind: "none", val: "P" },
+  { long: "del-laddr", short: "Q", kind: "none", val: "Q" },
+  { long: "get-laddr", short: "G", kind: "none", val: "G" },
+  { long: "laddr", short: "z", kind: "string", val: "z" },
 ];
 
 const MAX_TIMEOUT = 86400 * 31;
@@ -209,6 +224,8 @@ interface DaemonIn {
 
 interface CommandEntry {
   cmd: Cmd;
+  /** -z local address (FullNAT extension). */
+  laddr: number;
   svc: SvcEntry;
   dest: DestEntryIn;
   timeout: { tcp: number; tcpfin: number; udp: number };
@@ -296,6 +313,9 @@ export class Ipvsadm {
       case "set": ce.cmd = Cmd.Timeout; break;
       case "R": ce.cmd = Cmd.Restore; break;
       case "S": ce.cmd = Cmd.Save; break;
+      case "P": ce.cmd = Cmd.AddLaddr; break;
+      case "Q": ce.cmd = Cmd.DelLaddr; break;
+      case "G": ce.cmd = Cmd.GetLaddr; break;
       case "start-daemon":
       case "stop-daemon": {
         const start = first.val === "start-daemon";
@@ -378,6 +398,19 @@ export class Ipvsadm {
           setOption(O.Forward);
           ce.dest.fwd = FwdMethod.Masq;
           break;
+        case "fullnat":
+          setOption(O.Forward);
+          ce.dest.fwd = FwdMethod.FullNat;
+          break;
+        case "z": {
+          setOption(O.Laddr);
+          // Alibaba's ipvsadm parses -z with parse_service: an address, a port is ignored.
+          const t: ParsedAddr = { af: 0, addr: 0, port: 0 };
+          if (!(this.parseService(a, t, ce.svc.protocol) & SERVICE_ADDR)) this.fail(2, "illegal local address");
+          if (t.af === 6) this.fail(2, "illegal local address");
+          ce.laddr = t.addr;
+          break;
+        }
         case "w":
           setOption(O.Weight);
           // the kernel's weight is an int: ipvsadm 1.31 as shipped accepts 70000 (golden ipvsadm-errors)
@@ -684,6 +717,7 @@ export class Ipvsadm {
   processOptions(argv: readonly string[], readingStdin: boolean): number {
     const ce: CommandEntry = {
       cmd: Cmd.None,
+      laddr: 0,
       svc: { af: 0, addr: 0, port: 0, protocol: 0, fwmark: 0, sched: "", flags: 0, timeout: 0, netmask: 0xffffffff, pe: "" },
       dest: { af: 0, addr: 0, port: 0, fwd: FwdMethod.Route, weight: 1, uThreshold: 0, lThreshold: 0, tunType: 0, tunPort: 0, tunFlags: 0 },
       timeout: { tcp: 0, tcpfin: 0, udp: 0 },
@@ -734,9 +768,30 @@ export class Ipvsadm {
         return 0;
       case Cmd.Restore:
         return this.restoreTable(argv, readingStdin);
-      case Cmd.Save:
-        this.listAll({ ...fmt, rule: true });
+      case Cmd.Save: {
+        const laddrs = ctl.laddrs?.bind(ctl);
+        this.listAll({
+          ...fmt,
+          rule: true,
+          laddrs: laddrs && ((se) => {
+            const l = laddrs(se.key);
+            return typeof l === "string" ? [] : l.map((x) => x.addr);
+          }),
+        });
         return 0;
+      }
+      case Cmd.AddLaddr:
+      case Cmd.DelLaddr: {
+        this.func = ce.cmd === Cmd.AddLaddr ? "add_laddr" : "del_laddr";
+        const f = ce.cmd === Cmd.AddLaddr ? ctl.addLaddr : ctl.delLaddr;
+        if (ce.svc.af === 6) err = "ESRCH";
+        else err = f ? f.call(ctl, serviceKey(ce.svc), ce.laddr >>> 0) : "EOPNOTSUPP";
+        break;
+      }
+      case Cmd.GetLaddr:
+        this.func = "get_laddrs";
+        err = this.listLaddrs(has(O.Service) ? ce.svc : undefined);
+        break;
       case Cmd.Flush:
         ctl.flush();
         break;
@@ -818,6 +873,28 @@ export class Ipvsadm {
   private listAll(fmt: ListFormat): void {
     const ctl = this.env.ctl;
     this.out(formatListAll(ctl.info(), ctl.services(), fmt, this.env.resolver));
+  }
+
+  /** list_laddrs / list_all_laddrs (FullNAT extension): the title once, then each service. */
+  private listLaddrs(svc: SvcEntry | undefined): Errno | undefined {
+    const ctl = this.env.ctl;
+    if (!ctl.laddrs) return "EOPNOTSUPP";
+    const entries = svc ? [svc.af === 6 ? undefined : ctl.service(serviceKey(svc))] : ctl.services();
+    let out = "";
+    for (const se of entries) {
+      if (se === undefined) {
+        this.func = "get_service";
+        return "ESRCH";
+      }
+      const l = ctl.laddrs(se.key);
+      if (typeof l === "string") return l;
+      if (out === "") out = formatLaddrTitle();
+      const k = se.key;
+      const vname = k.fwmark ? `0.0.0.0:0` : `${formatIp4Text(k.addr ?? 0)}:${k.port ?? 0}`;
+      out += formatServiceLaddrs(vname, l);
+    }
+    this.out(out);
+    return undefined;
   }
 
   private listService(svc: SvcEntry, fmt: ListFormat): void {

@@ -115,7 +115,11 @@ export type IpvsFunc =
   | "stop_daemon"
   | "get_services"
   | "get_dests"
-  | "get_service";
+  | "get_service"
+  // lvslab extension (Alibaba LVS / DPVS libipvs)
+  | "add_laddr"
+  | "del_laddr"
+  | "get_laddrs";
 
 export type Errno = IpvsErrno | "ENOPROTOOPT" | "EMSGSIZE";
 
@@ -137,6 +141,12 @@ const IPVS_ERRORS: ReadonlyArray<readonly [IpvsFunc | undefined, Errno, string]>
   ["get_services", "ESRCH", "No such service"],
   ["get_dests", "ESRCH", "No such service"],
   ["get_service", "ESRCH", "No such service"],
+  // lvslab extension: Alibaba's and DPVS's libipvs texts, capitals as they have them.
+  ["add_laddr", "ESRCH", "Service not defined"],
+  ["add_laddr", "EEXIST", "Local address already exists"],
+  ["del_laddr", "ESRCH", "Service not defined"],
+  ["del_laddr", "ENOENT", "No such Local address"],
+  ["get_laddrs", "ESRCH", "Service not defined"],
   [undefined, "EPERM", "Permission denied (you must be root)"],
   [undefined, "EINVAL", "Invalid operation.  Possibly wrong module version, address not unicast, ..."],
   [undefined, "ENOPROTOOPT", "Protocol not available"],

@@ -9,7 +9,8 @@ import { hostOf } from "./common.js";
 
 const KVER = "6.1.0-28-amd64";
 const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr", "ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "ip_vs_ftp"]; // no ip_vs_twos before Linux 6.2;
-const OTHER_MODULES = ["nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "tun", "dummy", "bridge", "8021q"];
+// toa: the real-server module of Alibaba LVS / DPVS (built out of tree; lvslab hosts have it).
+const OTHER_MODULES = ["toa", "nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "tun", "dummy", "bridge", "8021q"];
 
 function ipvsAllowed(host: Host): boolean {
   return host["ipvsAllowed"] !== false;
@@ -37,9 +38,20 @@ export const modprobe: Tool = async (ctx) => {
         ctx.io.stderr(`modprobe: FATAL: Module ${m} is in use.\n`);
         return 1;
       }
+      if (mod === "toa" && host.tcp.toaEnabled) {
+        host.tcp.toaEnabled = false;
+        host.klog("TOA: toa unloaded");
+      }
       continue;
     }
     if (mod === "ipip") host.enableIpip(); // creates tunl0, down
+    if (mod === "toa" && !host.tcp.toaEnabled) {
+      // toa_init: hooks syn_recv_sock and getname, creates /proc/net/toa_stats. (Its lines
+      // with kernel pointers, "CPU [0] hooked ...", are left out.)
+      host.tcp.toaEnabled = true;
+      host.klog("TOA: TOA 1.0.0.0 by pukong.wjm");
+      host.klog("TOA: toa loaded");
+    }
     if (mod.startsWith("ip_vs")) {
       const engine = host.enableIpvs();
       // A scheduler module registers itself on load (and logs it), as ip_vs_rr etc. do.
