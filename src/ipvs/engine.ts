@@ -1110,6 +1110,20 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     return v;
   }
 
+  /** ip_vs_out_stats. */
+  private outStats(cp: number, tot: number): void {
+    const d = this.destOf(cp);
+    if (d === undefined || !d.available) return;
+    d.stats.stats.outpkts++;
+    d.stats.stats.outbytes += tot;
+    const ss = d.svc.stats.stats;
+    ss.outpkts++;
+    ss.outbytes += tot;
+    const ts = this.totalStats.stats;
+    ts.outpkts++;
+    ts.outbytes += tot;
+  }
+
   /** ip_vs_fnat_xmit: client -> real server, both addresses rewritten (lvslab extension). */
   private fnatXmit(cp: number, b: Uint8Array, xc: XmitConn): Verdict {
     const fc = this.fnat.get(cp);
@@ -1138,15 +1152,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   private fnatReply(cp: number, b: Uint8Array, ihl: number, tot: number, proto: number): Verdict {
     const tab = this.tab;
     const fc = this.fnat.get(cp)!;
-    const d = this.destOf(cp);
-    if (d !== undefined && d.available) {
-      d.stats.stats.outpkts++;
-      d.stats.stats.outbytes += tot;
-      d.svc.stats.stats.outpkts++;
-      d.svc.stats.stats.outbytes += tot;
-      this.totalStats.stats.outpkts++;
-      this.totalStats.stats.outbytes += tot;
-    }
+    this.outStats(cp, tot);
     if (proto === IPPROTO_TCP) this.setTcpState(cp, TCP_DIR_OUTPUT, b[ihl + 13]!);
     else {
       this.assure(cp);
@@ -1196,18 +1202,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const vaddr = tab.vaddr[cp]!;
     const vport = tab.vport[cp]!;
     if (masq) natRewriteSrc(b, vaddr, vport);
-    // ip_vs_out_stats
-    const d = this.destOf(cp);
-    if (d !== undefined && d.available) {
-      d.stats.stats.outpkts++;
-      d.stats.stats.outbytes += tot;
-      const ss = d.svc.stats.stats;
-      ss.outpkts++;
-      ss.outbytes += tot;
-      const ts = this.totalStats.stats;
-      ts.outpkts++;
-      ts.outbytes += tot;
-    }
+    this.outStats(cp, tot);
     if (proto === IPPROTO_TCP) this.setTcpState(cp, TCP_DIR_OUTPUT, b[ihl + 13]!);
     else {
       this.assure(cp);
@@ -1270,15 +1265,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const vaddr = this.tab.vaddr[cp]!, vport = this.tab.vport[cp]!;
     const rs = (b[12]! << 24 | b[13]! << 16 | b[14]! << 8 | b[15]!) >>> 0;
     natIcmp(b, q, true, vaddr, vport, tot);
-    const d = this.destOf(cp);
-    if (d !== undefined && d.available) {
-      d.stats.stats.outpkts++;
-      d.stats.stats.outbytes += tot;
-      d.svc.stats.stats.outpkts++;
-      d.svc.stats.stats.outbytes += tot;
-      this.totalStats.stats.outpkts++;
-      this.totalStats.stats.outbytes += tot;
-    }
+    this.outStats(cp, tot);
     return new LazyAccept(b, fmtIcmpOut, rs, 0, vaddr, vport);
   }
 

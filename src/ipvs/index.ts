@@ -11,7 +11,9 @@
  *   typed arrays (~84 bytes per entry), expiry on a deadline heap processed by poll().
  * - `proto_tcp.ts`, `proto_udp.ts` — state tables, timeouts, active states.
  * - `sched/` — one file per scheduler, registered by name in `sched/index.ts`.
- * - `xmit/` — NAT, DR, IPIP tunnel, ICMP error translation.
+ * - `xmit/` — NAT, DR, IPIP tunnel, ICMP error translation, and FullNAT (`xmit/fnat.ts`, an
+ *   lvslab extension after Alibaba's LVS-FullNAT: both ends rewritten, TOA, seq mapping) with
+ *   its per-service local addresses and port allocation in `laddr.ts`.
  * - `est.ts` — counters and the 2 s rate estimator; `sysctl.ts` — /proc/sys/net/ipv4/vs;
  *   `procfs.ts` — /proc/net/ip_vs, ip_vs_conn, ip_vs_stats text.
  *
@@ -23,7 +25,7 @@
  * switches overhead, active TCP states, threshold hysteresis and sh/dh hashing to the
  * long-standing behaviour.
  *
- * Not implemented (yet): SCTP, IPv6, FullNAT, the sip persistence engine (accepted by name
+ * Not implemented (yet): SCTP, IPv6, the sip persistence engine (accepted by name
  * only), FTP helper, cache_bypass entries, drop_entry defense, sync daemon traffic (only
  * its control-plane state), GUE/GRE tunnels (dropped with a reason), MTU / frag-needed
  * checks (the ports give no MTU), schedule_icmp.

@@ -572,11 +572,12 @@ export class TcpSocket {
     }
     // syn_recv_sock: the full socket is born (and the toa hook reads this ACK's options).
     this.ackOptions = seg.options;
-    const toa = seg.options.find((o) => o.kind === "toa");
+    // Without the module nothing looks at the option (and nothing counts).
+    const toa = st.toaEnabled ? seg.options.find((o) => o.kind === "toa") : undefined;
     if (toa && toa.kind === "toa") {
       this.toa = { addr: toa.addr, port: toa.port };
       st.toaStats.syn_recv_sock_toa++;
-    } else {
+    } else if (st.toaEnabled) {
       st.toaStats.syn_recv_sock_no_toa++;
     }
     this.cancelRtx();

@@ -40,7 +40,7 @@ export interface ListFormat {
   tunInfo?: boolean;
   /** `-S` rules instead of a listing. */
   rule?: boolean;
-  /** For `-S`: a service's FullNAT local addresses, saved as `-P ... -z ADDR` (lvslab extension). */
+  /** For `-S`: a service's FullNAT local addresses, saved as `--add-laddr ... -z ADDR` (lvslab extension). */
   laddrs?: (se: ServiceEntry) => readonly Ip4[];
 }
 
@@ -330,7 +330,7 @@ export function formatService(se: ServiceEntry, f: ListFormat, resolver: NameRes
       out += `  -> ${padL(dname, 28)} ${padL(fwdName(d.fwd), 7)} ${padL(String(d.weight), 6)} ${padL(u(d.activeConns), 10)} ${padL(u(d.inactConns), 10)}\n`;
     }
   }
-  if (f.rule && f.laddrs) for (const a of f.laddrs(se)) out += `-P ${svc} -z ${formatIp4(a)}\n`;
+  if (f.rule && f.laddrs) for (const a of f.laddrs(se)) out += `--add-laddr ${svc} -z ${formatIp4(a)}\n`;
   return out;
 }
 

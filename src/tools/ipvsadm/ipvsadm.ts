@@ -95,7 +95,7 @@ const LEGALITY: readonly string[] = [
   /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
   /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
   /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  // lvslab extension rows (Alibaba's ipvsadm: -P/-Q need the service and -z; -G may name a service)
+  // lvslab extension rows (Alibaba's ipvsadm: add/del need the service and -z; get may name a service)
   /* add-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
   /* del-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
   /* get-laddr      */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
@@ -165,12 +165,14 @@ const OPTIONS: readonly PoptOption[] = [
   { long: "tun-nocsum", kind: "none", val: "tun-nocsum" },
   { long: "tun-csum", kind: "none", val: "tun-csum" },
   { long: "tun-remcsum", kind: "none", val: "tun-remcsum" },
-  // lvslab extension: FullNAT as Alibaba's and DPVS's ipvsadm spell it, except that their
-  // short -b is ipvsadm 1.31's --sched-flags, so FullNAT has only the long form here.
+  // lvslab extension: FullNAT as Alibaba's and DPVS's ipvsadm spell it, in long form only:
+  // their -b is 1.31's --sched-flags, and their -P/-Q/-G are unknown options to 1.31 whose
+  // recorded behaviour (`ipvsadm -Q` -> "Try `ipvsadm -h'...", golden ipvsadm-errors) stays.
+  // -z, which no 1.31 command reaches, keeps their short form.
   { long: "fullnat", kind: "none", val: "fullnat" },
-  { long: "add-laddr", short: "P", kind: "none", val: "P" },
-  { long: "del-laddr", short: "Q", kind: "none", val: "Q" },
-  { long: "get-laddr", short: "G", kind: "none", val: "G" },
+  { long: "add-laddr", kind: "none", val: "P" },
+  { long: "del-laddr", kind: "none", val: "Q" },
+  { long: "get-laddr", kind: "none", val: "G" },
   { long: "laddr", short: "z", kind: "string", val: "z" },
 ];
 
