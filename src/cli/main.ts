@@ -13,6 +13,7 @@ import { prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
 import { bashQuote } from "../tools/sh/quote.js";
+import { REAL_USAGE, realExec, realMain } from "../real/cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = resolve(here, "..", "..", "..");
@@ -37,7 +38,8 @@ Options:
   --stop-on-failure  (run) stop at the first failing step
 
 LAB is a path to a lab file, or the name of a bundled lab (e.g. lvs-nat, lvs-nat-no-gateway).
-`;
+
+${REAL_USAGE}`;
 
 interface Args {
   cmd: string;
@@ -152,6 +154,8 @@ async function cmdExec(a: Args): Promise<number> {
     process.stderr.write("Usage: lvslab exec LAB HOST -- CMD [ARG...]\n");
     return 2;
   }
+  const real = await realExec(labArg, hostName, a.rest, resolveLab);
+  if (real !== undefined) return real;
   const lab = load(labArg, a.seed);
   if (!lab) return 2;
   const host = lab.hosts.get(hostName);
@@ -228,6 +232,8 @@ export async function main(argv: string[]): Promise<number> {
     if (argv[0] === "director") return rest.includes("--help") || rest.includes("-h") ? (process.stdout.write(real.DIRECTOR_USAGE), 0) : real.cmdDirector(rest);
     return argv[0] === "ipvsadm" ? real.cmdIpvsadm(rest) : real.cmdCtl(rest);
   }
+  const up = await realMain(argv, resolveLab);
+  if (up !== undefined) return up;
   const a = parseArgs(argv);
   if (typeof a === "string") {
     process.stderr.write(a + "\n");

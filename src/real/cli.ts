@@ -1,0 +1,145 @@
+/**
+ * The real-mode commands of `lvslab`: up, down, status, exec on a lab that is up, and
+ * httpd (the web server `up` starts where nginx is not installed).
+ */
+import { readFileSync } from "node:fs";
+import { formatDiagnostic, loadLab } from "../lab/load.js";
+import type { LabSpec } from "../lab/schema.js";
+import { cmdCtl } from "./director/cli.js";
+import { serveHttp } from "./nginx.js";
+import { labsWithState } from "./state.js";
+import { RealError } from "./sys.js";
+import { down, EXIT_NOPERM, execInNamespace, execTarget, labState, status, up } from "./up.js";
+import { realModeBlocker } from "./sys.js";
+
+const out = (s: string): void => void process.stdout.write(s);
+const err = (s: string): void => void process.stderr.write(s);
+
+export const REAL_USAGE = `Real mode (Linux network namespaces; needs root):
+  up LAB [--httpd]              build LAB for real: a namespace per host, bridges, nginx, lvslab's director
+  down LAB                      remove everything "up" created (idempotent)
+  status                        the labs that are up
+  exec LAB HOST -- CMD [ARG...]  when LAB is up: run CMD in HOST's namespace (on the director: through its control socket)
+`;
+
+function loadSpec(path: string): LabSpec | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    err(`lvslab: cannot read lab file ${path}: no such file\n`);
+    return undefined;
+  }
+  const r = loadLab(text, path);
+  if (!r.ok) {
+    for (const d of r.diagnostics) err(formatDiagnostic(d) + "\n");
+    err(`lvslab: ${r.diagnostics.length} problem${r.diagnostics.length === 1 ? "" : "s"} in ${path}\n`);
+    return undefined;
+  }
+  return r.lab;
+}
+
+/** A lab argument as `down`/`exec` take it: the name of a lab that is up, or a lab file (whose `lab:` name counts). */
+export function labNameOf(arg: string, resolveLab: (a: string) => string): string {
+  if (labsWithState().includes(arg)) return arg;
+  const path = resolveLab(arg);
+  try {
+    const r = loadLab(readFileSync(path, "utf8"), path);
+    if (r.ok) return r.lab.name;
+  } catch {
+    // not a readable file: take it as a name
+  }
+  return arg;
+}
+
+function upLabName(arg: string, resolveLab: (a: string) => string): string | undefined {
+  const name = labNameOf(arg, resolveLab);
+  return labsWithState().includes(name) ? name : undefined;
+}
+
+function fail(e: unknown): number {
+  if (e instanceof RealError) {
+    err(`lvslab: ${e.message}\n`);
+    return realModeBlocker() ? EXIT_NOPERM : 1;
+  }
+  throw e;
+}
+
+/** Handles argv when argv[0] is a real-mode command; returns undefined otherwise. */
+export async function realMain(argv: string[], resolveLab: (a: string) => string): Promise<number | undefined> {
+  const [cmd, ...args] = argv;
+  switch (cmd) {
+    case "up": {
+      const forceHttpd = args.includes("--httpd");
+      const pos = args.filter((a) => a !== "--httpd");
+      const bad = pos.find((a) => a.startsWith("-"));
+      if (bad || pos.length !== 1) {
+        err(bad ? `lvslab: unknown option ${bad}\nTry 'lvslab help'.\n` : "Usage: lvslab up LAB [--httpd]\n");
+        return 2;
+      }
+      const path = resolveLab(pos[0]!);
+      const spec = loadSpec(path);
+      if (!spec) return 2;
+      try {
+        up(spec, { labPath: path, out, forceHttpd });
+        return 0;
+      } catch (e) {
+        return fail(e);
+      }
+    }
+    case "down": {
+      if (args.length !== 1 || args[0]!.startsWith("-")) {
+        err("Usage: lvslab down LAB\n");
+        return 2;
+      }
+      const name = labNameOf(args[0]!, resolveLab);
+      try {
+        if (!down(name, out)) out(`lvslab: lab ${name} is not up\n`);
+        return 0;
+      } catch (e) {
+        return fail(e);
+      }
+    }
+    case "status":
+      status(out);
+      return 0;
+    case "httpd":
+      return httpd(args);
+    default:
+      return undefined;
+  }
+}
+
+/** `lvslab exec` on a lab that is up; undefined when LAB is not up (the simulator's exec then runs). */
+export async function realExec(labArg: string, host: string, cmd: string[], resolveLab: (a: string) => string): Promise<number | undefined> {
+  const name = upLabName(labArg, resolveLab);
+  if (name === undefined) return undefined;
+  const st = labState(name);
+  if (!st) return undefined;
+  const t = execTarget(st, host, cmd);
+  if (typeof t === "string") {
+    err(t + "\n");
+    return 2;
+  }
+  if (t.kind === "ns") {
+    const b = realModeBlocker();
+    if (b) {
+      err(`lvslab: ${b}\n`);
+      return EXIT_NOPERM;
+    }
+    return execInNamespace(t.argv);
+  }
+  // The director is lvslab itself: the command runs in its shell, through its control socket.
+  return cmdCtl(["--control", t.control, "--", ...cmd]);
+}
+
+function httpd(args: string[]): Promise<number> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i < args.length; i += 2) o[args[i]!.replace(/^--/, "")] = args[i + 1] ?? "";
+  const port = Number(o.port ?? "80");
+  if (!o.root || !o.log || !o["pid-file"] || !Number.isInteger(port)) {
+    err("Usage: lvslab httpd --root DIR --port N --index FILE --log FILE --pid-file FILE\n");
+    return Promise.resolve(2);
+  }
+  return serveHttp({ root: o.root, port, index: o.index ?? "index.html", log: o.log, pidFile: o["pid-file"] }).then(() => 0);
+}

@@ -1,0 +1,90 @@
+/**
+ * Helpers for the real-mode tests: they run the real `lvslab` command as root against
+ * Linux network namespaces. Each test process keeps its labs' state in its own directory
+ * (LVSLAB_STATE_DIR), so its namespace names differ from a user's labs of the same name
+ * and from the simulator's `lvslab exec` in other test files.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { repoPath } from "./helpers.js";
+
+export const MAIN = repoPath("dist", "src", "cli", "main.js");
+export const STATE_DIR = `/run/lvslab-test-${process.pid}`;
+export const ENV = { ...process.env, LVSLAB_STATE_DIR: STATE_DIR };
+
+function has(prog: string): boolean {
+  return ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/bin", "/usr/local/sbin"].some((d) => existsSync(join(d, prog)));
+}
+
+/** Why the real-mode tests cannot run here (one line), or undefined. */
+export function realSkipReason(needs: string[] = ["ip", "nginx", "curl"]): string | undefined {
+  if (process.platform !== "linux") return "real mode needs Linux";
+  if (process.getuid?.() !== 0) return "real mode needs root (network namespaces)";
+  for (const p of needs) if (!has(p)) return `real mode tests need ${p} (not installed)`;
+  return undefined;
+}
+
+export interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export function lvslab(args: string[], opts: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Run {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", timeout: opts.timeoutMs ?? 60_000, env: opts.env ?? ENV });
+  return { code: r.status ?? -1, out: r.stdout ?? "", err: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+}
+
+export function sh(cmd: string, args: string[], timeoutMs = 20_000): Run {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs });
+  return { code: r.status ?? -1, out: r.stdout ?? "", err: r.stderr ?? "" };
+}
+
+export function namespaces(): string[] {
+  return sh("ip", ["netns", "list"]).out.split("\n").map((l) => l.split(" ")[0]!).filter((n) => n !== "");
+}
+
+/** The namespace prefix (`lvs-<id>`) a lab that is up uses, from its journal. */
+export function labPrefix(lab: string): string {
+  const j = readFileSync(join(STATE_DIR, lab, "journal"), "utf8").split("\n")[0]!;
+  return `lvs-${(JSON.parse(j) as { id: string }).id}`;
+}
+
+/** Interfaces of the namespace the tests run in (names only). */
+export function rootLinks(): string[] {
+  return sh("ip", ["-o", "link", "show"]).out.split("\n").map((l) => l.split(": ")[1]?.split("@")[0] ?? "").filter((n) => n !== "").sort();
+}
+
+/** Live (non-zombie) processes whose network namespace is one of `nsInodes`. */
+export function processesIn(nsInodes: Set<string>): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const link = readlinkSync(`/proc/${d}/ns/net`);
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      if (nsInodes.has(link) && stat[stat.lastIndexOf(")") + 2] !== "Z") out.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** `net:[inode]` of each named namespace (while it exists). */
+export function nsInodes(names: string[]): Set<string> {
+  const s = new Set<string>();
+  for (const n of names) {
+    const r = sh("ip", ["netns", "exec", n, "readlink", "/proc/self/ns/net"]);
+    if (r.code === 0) s.add(r.out.trim());
+  }
+  return s;
+}
+
+/** Take every lab of this test process down (cleanup that runs even when a test failed). */
+export function downAll(): void {
+  if (!existsSync(STATE_DIR)) return;
+  for (const lab of readdirSync(STATE_DIR)) lvslab(["down", lab]);
+  sh("rm", ["-rf", STATE_DIR]);
+}
