@@ -64,6 +64,9 @@ function procSysPath(name: string): string {
   return `/proc/sys/${name.replace(/\./g, "/")}`;
 }
 
+/** net.ipv4.tcp_rmem of Linux 6.1 (Debian 12) on a machine with a few GB of memory. */
+export const TCP_RMEM_6_1 = "4096 131072 6291456";
+
 /** Lines run in a new host or switch namespace before any interface exists. */
 export function namespaceInit(): string[] {
   return [
@@ -71,6 +74,9 @@ export function namespaceInit(): string[] {
     // The simulator has no IPv6; without this, router solicitations and MLD reports appear in captures.
     "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null || true",
     "echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6 2>/dev/null || true",
+    // Linux 6.1's receive buffer limit (newer kernels raised it to 32 MB): it sets the window
+    // scale a SYN offers (7, not 10) and so every window tcpdump prints, as in the simulator.
+    `echo '${TCP_RMEM_6_1}' > /proc/sys/net/ipv4/tcp_rmem`,
   ];
 }
 

@@ -108,7 +108,9 @@ function build(spec: LabSpec, o: UpOptions, id: string): void {
   const name = spec.name;
   const sw = switchNs(id);
   addNamespace(name, sw);
-  const swLines: string[] = [];
+  // A switch only switches: with br_netfilter loaded (Docker loads it), bridged IPv4
+  // would pass iptables and its header checks, and malformed frames never reach a port.
+  const swLines: string[] = ["for f in arptables iptables ip6tables; do echo 0 > /proc/sys/net/bridge/bridge-nf-call-$f 2>/dev/null || true; done"];
   spec.segments.forEach((s, i) => {
     // A hub repeats every frame to every port: a bridge that never learns (ageing_time 0).
     swLines.push(`ip link add ${bridgeName(i)} type bridge stp_state 0 forward_delay 0 mcast_snooping 0${s.type === "hub" ? " ageing_time 0" : ""}`);
