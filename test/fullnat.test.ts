@@ -289,12 +289,15 @@ test("ipvsadm: errors of the local-address commands, in the style (and texts) of
 
 // ---- the labs ---------------------------------------------------------------------------------
 
-test("lvs-fullnat lab: both addresses rewritten on each side, the real servers log the local address", async () => {
+test("lvs-fullnat lab: both addresses rewritten on each side, the real servers log the local address (or the PROXY protocol's)", async () => {
   const { lab, report, transcript } = await runLabFile("labs/lvs-fullnat.yaml");
   assert.ok(report.ok, JSON.stringify(report.steps.filter((s) => !s.ok)));
   const rs1 = lab.hosts.get("real_server1")!;
   const log = new TextDecoder().decode(rs1.fs.read("/var/log/nginx/access.log") as Uint8Array);
-  assert.equal(log, `${LIP} - - [24/Nov/2026:00:58:01 +0000] "GET / HTTP/1.1" 200 20 "-" "curl/7.88.1"\n`);
+  assert.equal(log,
+    `${LIP} - - [24/Nov/2026:00:58:01 +0000] "GET / HTTP/1.1" 200 20 "-" "curl/7.88.1"\n` +
+    // port 8080: listen ... proxy_protocol, with $proxy_protocol_addr first in its log_format
+    `${CIP} - - [24/Nov/2026:00:58:03 +0000] "GET / HTTP/1.1" 200 20 "-" "curl/7.88.1" via ${LIP}\n`);
   // The director's inside capture never shows the client, the outside one never the inside.
   assert.match(transcript, /IP 192\.168\.1\.200\.5002 > 192\.168\.1\.185\.80: Flags \[S\], seq \d+, win 64240, options \[exp-c406,mss 1460,sackOK,(nop,){11}wscale 7\], length 0/);
   assert.match(transcript, /IP 192\.168\.75\.131\.80 > 192\.168\.75\.150\.50182: Flags \[S\.\], seq \d+, ack \d+, win 64240, options \[mss 1452,nop,nop,sackOK,nop,wscale 7\], length 0/);

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { TestNet, maskTs } from "../tcp/testing.js";
 import { parseIp4 } from "../wire/addr.js";
-import { type HttpServerOptions, httpDate, nginxErrorPage, startHttpServer } from "./http-server.js";
+import { emitProxyV2 } from "../wire/proxy.js";
+import { type HttpServerOptions, httpDate, nginxErrorPage, startHttpServer, unknownLogVariables } from "./http-server.js";
 
 const CIP = parseIp4("192.168.75.150")!;
 const RIP = parseIp4("192.168.1.190")!;
@@ -157,5 +158,47 @@ describe("nginx-like HTTP server", () => {
 
   it("formats dates like nginx", () => {
     assert.equal(httpDate(MTIME), "Tue, 24 Nov 2026 17:45:04 GMT");
+  });
+
+  it("listen ... proxy_protocol: a v1 line, then the request; $proxy_protocol_addr in the log_format", () => {
+    const { net, exchange, log } = setup({
+      proxyProtocol: true,
+      logFormat: '$proxy_protocol_addr:$proxy_protocol_port -> $proxy_protocol_server_addr:$proxy_protocol_server_port via $remote_addr "$request" $status',
+    });
+    const x = exchange(["PROXY TCP4 10.1.2.3 192.168.75.131 40000 80\r\n" + GET]);
+    net.run(1_000_000);
+    assert.match(x.result().got, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.deepEqual(log, ['10.1.2.3:40000 -> 192.168.75.131:80 via 192.168.75.150 "GET / HTTP/1.1" 200']);
+  });
+
+  it("proxy_protocol: a v2 header (binary, as HAProxy or DPVS send it) works the same", () => {
+    const { net, client, log } = setup({ proxyProtocol: true, logFormat: "$proxy_protocol_addr $remote_addr $status" });
+    const c = client.connect({ dst: RIP, dport: 80, noDelay: true });
+    let got = "";
+    c.onConnect = () => {
+      const h = emitProxyV2(parseIp4("172.16.0.9")!, parseIp4("192.168.75.131")!, 1234, 80);
+      const b = new Uint8Array(h.length + GET.length);
+      b.set(h);
+      b.set(enc.encode(GET), h.length);
+      c.send(b);
+    };
+    c.onData = (b) => void (got += dec.decode(b));
+    net.run(1_000_000);
+    assert.match(got, /^HTTP\/1\.1 200 OK/);
+    assert.deepEqual(log, ["172.16.0.9 192.168.75.150 200"]);
+  });
+
+  it("proxy_protocol without a header: \"broken header\" in the error log, the connection closed unanswered", () => {
+    const errors: string[] = [];
+    const { net, exchange, log } = setup({ proxyProtocol: true, errorLog: (l) => errors.push(l), pid: 4242 });
+    const x = exchange([GET], { closeAfter: false });
+    net.run(1_000_000);
+    assert.deepEqual(x.result(), { got: "", ended: true });
+    assert.deepEqual(log, []);
+    assert.deepEqual(errors, ['2026/11/24 17:45:22 [error] 4242#4242: *1 broken header: "GET / HTTP/1.1" while reading PROXY protocol, client: 192.168.75.150, server: 0.0.0.0:80']);
+  });
+
+  it("a log_format with a variable nginx does not know is refused by name", () => {
+    assert.deepEqual(unknownLogVariables('$remote_addr ${proxy_protocol_addr} $http_x_forwarded_for $bogus'), ["bogus"]);
   });
 });

@@ -4,6 +4,12 @@
  * nginx's order, keep-alive (75 s), one write per response (headers and body together, as
  * the seed capture shows) and an access-log line per request in the `combined` format.
  *
+ * `proxyProtocol` is nginx's `listen ... proxy_protocol`: every connection must start with
+ * a PROXY protocol header (v1 or v2, src/wire/proxy.ts), whose addresses become
+ * $proxy_protocol_addr/_port; without one nginx logs "broken header" to the error log and
+ * closes the connection unanswered. `logFormat` is a `log_format` string over the variables
+ * in LOG_VARIABLES (default: `combined`).
+ *
  * Callback-based (no promises): a lab may run many of these.
  *
  * Not implemented: ranges, chunked request bodies, lingering close, gzip, autoindex.
@@ -12,6 +18,7 @@ import type { Micros } from "../sim/clock.js";
 import type { EventHandle } from "../sim/queue.js";
 import type { TcpListener, TcpSocket, TcpStack } from "../tcp/index.js";
 import { type Ip4, formatIp4 } from "../wire/addr.js";
+import { readProxyHeader, type ProxyAddrs } from "../wire/proxy.js";
 
 export interface HttpFile {
   data: Uint8Array;
@@ -44,6 +51,42 @@ export interface HttpServerOptions {
   responseDelay?: Micros;
   /** mtime (epoch seconds) of files the reader gives without one (default: server start). */
   defaultMtime?: number;
+  /** `listen ... proxy_protocol`. */
+  proxyProtocol?: boolean;
+  /** `log_format` of the access log (default: nginx's predefined `combined`). */
+  logFormat?: string;
+  /** error_log: receives each line without the trailing newline. */
+  errorLog?: (line: string) => void;
+  /** The worker's pid in error-log lines (default 1234). */
+  pid?: number;
+}
+
+/** nginx's predefined `combined` log format. */
+export const NGINX_COMBINED = '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+
+/** The variables a log_format may use here (besides $http_NAME for any request header). */
+export const LOG_VARIABLES = [
+  "remote_addr", "remote_port", "remote_user", "time_local", "request", "status", "body_bytes_sent",
+  "request_method", "request_uri", "server_protocol", "server_addr", "server_port", "connection",
+  "proxy_protocol_addr", "proxy_protocol_port", "proxy_protocol_server_addr", "proxy_protocol_server_port",
+];
+
+/** The variables of `fmt` nginx would reject at startup ("unknown "NAME" variable"). */
+export function unknownLogVariables(fmt: string): string[] {
+  const out: string[] = [];
+  for (const m of fmt.matchAll(/\$(?:\{(\w+)\}|(\w+))/g)) {
+    const name = (m[1] ?? m[2]!).toLowerCase();
+    if (!LOG_VARIABLES.includes(name) && !name.startsWith("http_")) out.push(name);
+  }
+  return out;
+}
+
+/** What a log line is made of. */
+interface LogContext {
+  peer: { addr: Ip4; port: number };
+  local: { addr: Ip4; port: number };
+  conn: number;
+  pp: ProxyAddrs | undefined;
 }
 
 const REASONS: Record<number, string> = {
@@ -179,13 +222,48 @@ export class HttpServer {
     return { bytes, status: 200, bodyLen: file.data.length, close };
   }
 
-  /** @internal */
-  logLine(peer: string, req: Request | undefined, rawLine: string, status: number, bytes: number): void {
+  /** @internal ngx_http_log_handler: the log_format with each variable escaped, "-" when empty. */
+  logLine(lc: LogContext, req: Request | undefined, rawLine: string, status: number, bytes: number): void {
     const log = this.opts.log;
     if (!log) return;
     const t = Math.floor(this.opts.epochMicros(this.opts.tcp.now()) / 1e6);
-    const h = (n: string) => escapeLog(req?.headers.get(n) ?? "-");
-    log(`${peer} - - [${nginxLocalTime(t)}] "${escapeLog(rawLine)}" ${status} ${bytes} "${h("referer")}" "${h("user-agent")}"`);
+    const value = (name: string): string | undefined => {
+      switch (name) {
+        case "remote_addr": return formatIp4(lc.peer.addr);
+        case "remote_port": return String(lc.peer.port);
+        case "remote_user": return undefined;
+        case "time_local": return nginxLocalTime(t);
+        case "request": return rawLine;
+        case "status": return String(status);
+        case "body_bytes_sent": return String(bytes);
+        case "request_method": return req?.method;
+        case "request_uri": return req?.uri;
+        case "server_protocol": return req?.version;
+        case "server_addr": return formatIp4(lc.local.addr);
+        case "server_port": return String(lc.local.port);
+        case "connection": return String(lc.conn);
+        case "proxy_protocol_addr": return lc.pp?.srcAddr;
+        case "proxy_protocol_port": return lc.pp ? String(lc.pp.srcPort) : undefined;
+        case "proxy_protocol_server_addr": return lc.pp?.dstAddr;
+        case "proxy_protocol_server_port": return lc.pp ? String(lc.pp.dstPort) : undefined;
+        default:
+          return name.startsWith("http_") ? req?.headers.get(name.slice(5).replace(/_/g, "-")) : undefined;
+      }
+    };
+    log((this.opts.logFormat ?? NGINX_COMBINED).replace(/\$(?:\{(\w+)\}|(\w+))/g, (_m, a?: string, b?: string) => {
+      const v = value((a ?? b!).toLowerCase());
+      return v === undefined || v === "" ? "-" : escapeLog(v);
+    }));
+  }
+
+  /** @internal ngx_log_error at level error, as an HTTP connection's log writes it. */
+  errorLine(lc: LogContext, msg: string, action: string): void {
+    const log = this.opts.errorLog;
+    if (!log) return;
+    const d = new Date(Math.floor(this.opts.epochMicros(this.opts.tcp.now()) / 1e6) * 1000);
+    const pid = this.opts.pid ?? 1234;
+    const when = `${d.getUTCFullYear()}/${p2(d.getUTCMonth() + 1)}/${p2(d.getUTCDate())} ${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}`;
+    log(`${when} [error] ${pid}#${pid}: *${lc.conn} ${msg} while ${action}, client: ${formatIp4(lc.peer.addr)}, server: ${formatIp4(this.opts.addr ?? 0)}:${this.opts.port ?? 80}`);
   }
 }
 
@@ -258,10 +336,13 @@ class HttpConnection {
   private served = 0;
   private timer: EventHandle | undefined;
   private bodyLeft = 0;
-  private readonly peer: string;
+  private readonly lc: LogContext;
+  /** A PROXY protocol header is still expected at the start of the stream. */
+  private proxyPending: boolean;
 
   constructor(private readonly srv: HttpServer, private readonly sock: TcpSocket) {
-    this.peer = formatIp4(sock.getpeername().addr);
+    this.lc = { peer: sock.getpeername(), local: sock.getsockname(), conn: srv.connections, pp: undefined };
+    this.proxyPending = srv.opts.proxyProtocol === true;
     sock.onData = (b) => this.onData(b);
     sock.onEnd = () => this.finish();
     sock.onClose = () => this.clearTimer();
@@ -296,7 +377,27 @@ class HttpConnection {
     nb.set(this.buf);
     nb.set(b, this.buf.length);
     this.buf = nb;
+    if (this.proxyPending && !this.readProxy()) return;
     this.next();
+  }
+
+  /**
+   * ngx_http_wait_request_handler with proxy_protocol: the header must be in the first read;
+   * a bad one is logged and the connection closed without an answer.
+   */
+  private readProxy(): boolean {
+    this.proxyPending = false;
+    const r = readProxyHeader(this.buf);
+    if (!r.ok) {
+      if (r.error) this.srv.errorLine(this.lc, r.error, "reading PROXY protocol");
+      this.closing = true;
+      this.clearTimer();
+      this.sock.close();
+      return false;
+    }
+    this.lc.pp = r.addrs;
+    this.buf = this.buf.subarray(r.length);
+    return true;
   }
 
   /** Parses and answers the next complete request, if any and if idle. */
@@ -364,7 +465,7 @@ class HttpConnection {
       this.sock.send(r.bytes);
       this.srv.requests++;
       this.served++;
-      this.srv.logLine(this.peer, req, rawLine, r.status, r.bodyLen);
+      this.srv.logLine(this.lc, req, rawLine, r.status, r.bodyLen);
       const max = this.srv.opts.keepaliveRequests ?? 1000;
       if (r.close || this.served >= max) {
         this.finish();

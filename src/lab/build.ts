@@ -126,6 +126,11 @@ export function buildHost(world: World, h: HostSpec, spec: LabSpec, warnings: st
         log: (line) => {
           host.fs.write("/var/log/nginx/access.log", line + "\n", { append: true });
         },
+        errorLog: (line) => {
+          host.fs.write("/var/log/nginx/error.log", line + "\n", { append: true });
+        },
+        proxyProtocol: svc.proxyProtocol,
+        logFormat: svc.logFormat,
       });
       if (typeof srv === "string") warnings.push(`${h.name}: nginx: bind() to 0.0.0.0:${svc.port} failed (${srv})`);
     }

@@ -92,7 +92,7 @@ test("lvs-nat.yaml is the seed's environment", () => {
     const h = lab.hosts.find((x) => x.name === host)!;
     assert.deepEqual(h.routes.map((r) => [r.to.text, formatIp4(r.via!)]), [["default", "192.168.1.186"]]);
     assert.deepEqual(h.files, [{ path: "/usr/share/nginx/html/index.html", content: page }]);
-    assert.deepEqual(h.services, [{ kind: "nginx", root: "/usr/share/nginx/html", port: 80, index: "index.html" }]);
+    assert.deepEqual(h.services, [{ kind: "nginx", root: "/usr/share/nginx/html", port: 80, index: "index.html", proxyProtocol: false }]);
   }
   const client = lab.hosts[3]!;
   assert.equal(formatMac(client.nics[0]!.mac), "00:0c:29:5a:c3:3e");
@@ -333,4 +333,15 @@ test("random YAML-ish text never throws", () => {
       }
     }
   }), { numRuns: 2000 });
+});
+
+test("nginx proxy_protocol and log_format load, and an unknown log variable is named", () => {
+  const svc = (s: string) => MINIMAL.replace("      eth0: { segment: lan, addrs: [10.0.0.2/24] }\n", `      eth0: { segment: lan, addrs: [10.0.0.2/24] }\n    services:\n      - nginx: ${s}\n`);
+  const lab = ok(svc(`{ port: 8080, proxy_protocol: true, log_format: '$proxy_protocol_addr "$request"' }`));
+  assert.deepEqual(lab.hosts.find((h) => h.name === "b")!.services, [
+    { kind: "nginx", root: "/usr/share/nginx/html", port: 8080, index: "index.html", proxyProtocol: true, logFormat: '$proxy_protocol_addr "$request"' },
+  ]);
+  const d = bad(svc(`{ log_format: '$remote_addr $proxy_addr' }`));
+  assert.equal(d.length, 1);
+  assert.match(formatDiagnostic(d[0]!), /^t\.yaml:12:\d+: hosts\.b\.services\[0\]\.nginx\.log_format: unknown "proxy_addr" variable/);
 });

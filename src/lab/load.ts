@@ -14,6 +14,7 @@
 import { LineCounter, Parser, isAlias, isMap, isScalar, isSeq, parseDocument } from "yaml";
 import type { Document, Node as YamlNode } from "yaml";
 import { type Ip4, type Mac, formatIp4, formatMac, isMulticastMac, parseIp4, parseMac, prefixToMask, sameSubnet } from "../wire/addr.js";
+import { LOG_VARIABLES, unknownLogVariables } from "../apps/http-server.js";
 import {
   type AddrSpec, type Diagnostic, type ExpectSpec, type FileSpec, type HostSpec, type LabSpec,
   type Micros, type NicSpec, type RouteSpec, type SegmentSpec, type SegmentType, type ServiceSpec,
@@ -346,7 +347,7 @@ const NIC_KEYS = ["segment", "mac", "addrs", "mtu"];
 const ROUTE_KEYS = ["to", "via", "dev", "metric"];
 const FILE_KEYS = ["content", "mode"];
 const SERVICES = ["nginx"];
-const NGINX_KEYS = ["root", "port", "index"];
+const NGINX_KEYS = ["root", "port", "index", "proxy_protocol", "log_format"];
 const RUN_KEYS = ["on", "run", "background", "name", "expect", "timeout"];
 const STEP_KINDS = ["run", "sleep", "stop", "note"] as const;
 const EXPECT_KEYS = ["exit", "stdout", "stderr", "contains", "not_contains"];
@@ -803,8 +804,10 @@ function loadServices(L: Loader, v: Val | undefined): ServiceSpec[] {
     let root: string | undefined = DEFAULTS.nginx.root;
     let port: number | undefined = DEFAULTS.nginx.port;
     let index: string | undefined = DEFAULTS.nginx.index;
+    let proxyProtocol: boolean | undefined = false;
+    let logFormat: string | undefined;
     if (opts !== undefined && !L.isEmpty(opts)) {
-      const f = L.fields(opts, "nginx settings { root, port, index }", NGINX_KEYS);
+      const f = L.fields(opts, "nginx settings { root, port, index, proxy_protocol, log_format }", NGINX_KEYS);
       if (f === undefined) continue;
       if (f.has("root")) {
         root = L.str(f.get("root")!, "a directory");
@@ -815,14 +818,27 @@ function loadServices(L: Loader, v: Val | undefined): ServiceSpec[] {
       }
       if (f.has("port")) port = L.int(f.get("port")!, "a port", 1, 65535);
       if (f.has("index")) index = L.str(f.get("index")!, "a file name");
+      if (f.has("proxy_protocol")) proxyProtocol = L.bool(f.get("proxy_protocol")!);
+      if (f.has("log_format")) {
+        logFormat = L.str(f.get("log_format")!, "an nginx log_format string");
+        const bad = logFormat !== undefined ? unknownLogVariables(logFormat) : [];
+        if (bad.length > 0) {
+          L.err(f.get("log_format")!, `unknown "${bad[0]}" variable`, `nginx would not start; variables: ${LOG_VARIABLES.map((v) => "$" + v).join(", ")}, $http_NAME`);
+          logFormat = undefined;
+          continue;
+        }
+      }
     }
-    if (root === undefined || port === undefined || index === undefined) continue;
+    if (root === undefined || port === undefined || index === undefined || proxyProtocol === undefined) continue;
     if (ports.has(port)) {
       L.err(sv, `port ${port} is already taken by ${ports.get(port)!}`, "nginx would fail with \"Address already in use\"");
       continue;
     }
     ports.set(port, sv.path);
-    out.push({ kind: "nginx", root: root.length > 1 ? root.replace(/\/+$/, "") : root, port, index });
+    out.push({
+      kind: "nginx", root: root.length > 1 ? root.replace(/\/+$/, "") : root, port, index, proxyProtocol,
+      ...(logFormat !== undefined ? { logFormat } : {}),
+    });
   }
   return out;
 }

@@ -82,6 +82,10 @@ export interface NginxServiceSpec {
   readonly root: string;
   readonly port: number;
   readonly index: string;
+  /** `listen ... proxy_protocol`: connections start with a PROXY protocol header. */
+  readonly proxyProtocol: boolean;
+  /** The access log's `log_format` (absent: `combined`). */
+  readonly logFormat?: string;
 }
 
 /** A daemon started at t=0. */

@@ -109,6 +109,8 @@ interface Options {
   resolve: Map<string, Ip4>;
   /** --interface: an address or an interface name to take the source address from. */
   iface?: string;
+  /** --haproxy-protocol: a PROXY protocol v1 line first on every new connection. */
+  haproxyProtocol?: boolean;
 }
 
 interface Url {
@@ -156,7 +158,7 @@ const FLAG_OPTS = new Map<string, string>([
   ["-s", "silent"], ["--silent", "silent"], ["-S", "showError"], ["--show-error", "showError"],
   ["-v", "verbose"], ["--verbose", "verbose"], ["-I", "head"], ["--head", "head"], ["-i", "include"],
   ["--include", "include"], ["-f", "fail"], ["--fail", "fail"], ["-L", "location"], ["--location", "location"],
-  ["-O", "remoteName"], ["--remote-name", "remoteName"],
+  ["-O", "remoteName"], ["--remote-name", "remoteName"], ["--haproxy-protocol", "haproxyProtocol"],
   // Accepted and ignored: they change nothing in this simulation.
   ["-4", ""], ["--ipv4", ""], ["--http1.1", ""], ["-k", ""], ["--insecure", ""], ["--no-progress-meter", ""],
   ["-#", ""], ["--progress-bar", ""], ["--compressed", ""], ["-N", ""], ["--no-buffer", ""],
@@ -448,6 +450,13 @@ class Curl {
     info.num_connects = (info.num_connects as number) + 1;
     info.time_connect = (this.ctx.now() - start) / 1e6;
     this.info(`Connected to ${url.host} (${ipText}) port ${url.port} (#${id})`);
+    if (this.o.haproxyProtocol) {
+      // add_haproxy_protocol_header (lib/http.c): its own send, before the request, with
+      // the connection's own addresses (local first).
+      const line = `PROXY TCP4 ${formatIp4(sock.localAddr)} ${ipText} ${sock.localPort} ${url.port}\r\n`;
+      if (this.o.verbose) this.ctx.io.stderr(`> ${line}`);
+      sock.send(line);
+    }
     const c: Conn = { id, sock, host: url.host, port: url.port, ip, leftover: new Uint8Array(0) };
     this.conns.push(c);
     return c;

@@ -2,7 +2,8 @@
  * # src/wire — bytes ↔ values
  *
  * This layer turns packet bytes into values and back: Ethernet, ARP, IPv4, TCP (with its
- * options, including the LVS TOA option), UDP and ICMP, and the Internet checksum. It has
+ * options, including the LVS TOA option), UDP and ICMP, the Internet checksum, and the
+ * PROXY protocol header a proxy puts first in a TCP stream (`proxy.ts`). It has
  * no state (apart from the slab `allocBytes` carves packet bytes from), no clock and imports
  * nothing outside this folder.
  *
@@ -37,3 +38,4 @@ export * from "./ipv4.js";
 export * from "./tcp.js";
 export * from "./udp.js";
 export * from "./icmp.js";
+export * from "./proxy.js";
