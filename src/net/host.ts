@@ -97,6 +97,8 @@ export class Nic implements SegmentPort {
     }
     this.stats.txPackets++;
     this.stats.txBytes += frame.length;
+    const tr = this.host.world.trace;
+    if (tr.recording) tr.frame(this.host.world.now(), this.host.name, "tx", this.name, frame);
     const tapped = this.taps.size !== 0;
     if (tapped) this.tapFrame(frame, "out");
     if (this.isLoopback) {
@@ -415,6 +417,7 @@ export class Host implements HostForTools {
   frameIn(nic: Nic, frame: Uint8Array, fromLoopback = false): void {
     nic.stats.rxPackets++;
     nic.stats.rxBytes += frame.length;
+    if (this.world.trace.recording) this.world.trace.frame(this.world.now(), this.name, "rx", nic.name, frame);
     if (!fromLoopback) nic.tapFrame(frame, "in");
     if (frame.length < ETH_HLEN) {
       this.dropPkt(nic, "frame shorter than an Ethernet header", frame);
@@ -446,9 +449,13 @@ export class Host implements HostForTools {
     this.world.trace.drop(this.world.now(), this.name, reason, bytes, ifname);
   }
 
-  private note(kind: "forward" | "deliver" | "ipvs" | "icmp" | "note" | "tx", text: string, bytes?: Uint8Array, ifname?: string): void {
+  /** `before`: the packet as this host was given it, when the event changed it (for `lvslab explain`). */
+  private note(
+    kind: "forward" | "deliver" | "ipvs" | "icmp" | "note" | "tx", text: string, bytes?: Uint8Array, ifname?: string,
+    before?: Uint8Array, facts?: Record<string, string>,
+  ): void {
     const tr = this.world.trace;
-    if (tr.recording) tr.record({ t: this.world.now(), host: this.name, kind, ifname, bytes: bytes?.slice(), text });
+    if (tr.recording) tr.record({ t: this.world.now(), host: this.name, kind, ifname, bytes: bytes?.slice(), before: before?.slice(), facts, text });
   }
 
   // ---------------------------------------------------------------- ARP
@@ -472,6 +479,11 @@ export class Host implements HostForTools {
         return;
       }
       this.neigh.learn(nic.name, a.spa, a.sha, "request-for-us");
+      if (this.world.trace.recording) {
+        const mode = String(Math.max(this.conf("all", "arp_ignore"), this.conf(nic.name, "arp_ignore")));
+        this.note("note", `answered ARP who-has ${formatIp4(a.tpa)} from ${formatIp4(a.spa)} on ${nic.name} (arp_ignore=${mode})`, undefined, nic.name, undefined,
+          { arp: "reply", tpa: formatIp4(a.tpa), arp_ignore: mode });
+      }
       const reply = emitArp({ op: ARP_REPLY, sha: nic.mac, spa: a.tpa, tha: a.sha, tpa: a.spa });
       nic.transmit(emitEthernet({ dst: a.sha, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: reply }, { pad: false }), true);
       return;
@@ -525,6 +537,11 @@ export class Host implements HostForTools {
       } else if (mode !== 2) spa = src;
     }
     spa ??= this.selectAddr(nic, ip) ?? 0;
+    if (this.world.trace.recording) {
+      const mode = String(Math.max(this.conf("all", "arp_announce"), this.conf(dev, "arp_announce")));
+      this.note("note", `ARP who-has ${formatIp4(ip)} tell ${formatIp4(spa)} on ${dev} (arp_announce=${mode})`, undefined, dev, undefined,
+        { arp: "request", spa: formatIp4(spa), tpa: formatIp4(ip), arp_announce: mode });
+    }
     const req = emitArp({ op: ARP_REQUEST, sha: nic.mac, spa, tha: 0, tpa: ip });
     nic.transmit(emitEthernet({ dst: unicastTo ?? MAC_BROADCAST, src: nic.mac, ethertype: ETHERTYPE_ARP, payload: req }, { pad: false }), true);
   }
@@ -626,7 +643,7 @@ export class Host implements HostForTools {
           break;
         case "stolen":
           for (const x of v.out) {
-            this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name);
+            this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name, pkt);
             this.ipvsXmit(x.packet, x.nextHop);
           }
           return;
@@ -708,7 +725,7 @@ export class Host implements HostForTools {
     const inner = copyBytes(l4);
     tun.stats.rxPackets++;
     tun.stats.rxBytes += inner.length;
-    this.note("deliver", `IPIP from ${formatIp4(ip4Src(pkt))} decapsulated, received on tunl0`, inner, "tunl0");
+    this.note("deliver", `IPIP from ${formatIp4(ip4Src(pkt))} decapsulated, received on tunl0`, inner, "tunl0", pkt);
     this.ipIn(tun, inner);
   }
 
@@ -760,7 +777,7 @@ export class Host implements HostForTools {
       return;
     }
     if (m.type === ICMP_REDIRECT) {
-      this.redirectIn(nic, src, m.rest >>> 0, m.payload);
+      this.redirectIn(nic, src, m.rest >>> 0, m.payload, pkt);
       return;
     }
     if (icmpIsError(m.type) && m.payload.length >= 28) {
@@ -770,34 +787,38 @@ export class Host implements HostForTools {
   }
 
   /** ICMP redirect (ip_rt_redirect): accepted only as the current gateway's advice. */
-  private redirectIn(nic: Nic, from: Ip4, newGw: Ip4, inner: Uint8Array): void {
+  private redirectIn(nic: Nic, from: Ip4, newGw: Ip4, inner: Uint8Array, pkt: Uint8Array): void {
+    const ignored = (why: string): void => this.note("icmp", `ICMP redirect ignored: ${why}`, pkt, nic.name, undefined, { redirect: "ignored" });
     if (inner.length < 20) return;
     const accept = this.forwarding
       ? this.conf("all", "accept_redirects") !== 0 && this.conf(nic.name, "accept_redirects") !== 0
       : this.conf("all", "accept_redirects") !== 0 || this.conf(nic.name, "accept_redirects") !== 0;
-    if (!accept) return;
+    if (!accept) return ignored(`accept_redirects is off on ${nic.name}`);
     const target = readIp4(inner, 16);
     const cur = this.routeOutput(target);
-    if (!cur || cur.nextHop !== from || cur.dev !== nic) return;
-    if (!nic.addrs.some((a) => sameSubnet(a.addr, newGw, a.plen))) return;
+    if (!cur || cur.nextHop !== from || cur.dev !== nic) return ignored(`${formatIp4(from)} is not the current gateway to ${formatIp4(target)}`);
+    if (!nic.addrs.some((a) => sameSubnet(a.addr, newGw, a.plen))) return ignored(`the new gateway ${formatIp4(newGw)} is not on ${nic.name}'s subnet`);
     // Since Linux 3.6 a redirect reaches the route only through the socket the quoted packet
     // belongs to (icmp_socket_deliver -> tcp_v4_err -> do_redirect): a SYN-ACK quoted while
     // the connection is still a request socket changes nothing.
-    if (ip4Proto(inner) === IPPROTO_TCP && !this.tcp.redirectTaken(inner)) return;
+    if (ip4Proto(inner) === IPPROTO_TCP && !this.tcp.redirectTaken(inner)) {
+      return ignored("the packet it quotes belongs to no full socket yet (its connection is still a request socket)");
+    }
     // __ip_do_redirect: the new gateway must already be a valid neighbour; if not, it is only
     // looked up (neigh_event_send starts ARP) and the redirect is dropped.
     const n = this.neigh.get(nic.name, newGw);
     if (!n || n.state === "INCOMPLETE" || n.state === "FAILED") {
       if (!n || n.state === "FAILED") this.neigh.resolve(nic.name, newGw, () => {});
-      return;
+      return ignored(`the new gateway ${formatIp4(newGw)} is not yet a known neighbour (ARP started)`);
     }
     this.redirects.set(target, newGw);
-    this.note("icmp", `accepted ICMP redirect from ${formatIp4(from)}: ${formatIp4(target)} via ${formatIp4(newGw)}`);
+    this.note("icmp", `accepted ICMP redirect from ${formatIp4(from)}: ${formatIp4(target)} via ${formatIp4(newGw)}`, pkt, nic.name, undefined, { redirect: "accepted" });
   }
 
   // ---------------------------------------------------------------- forwarding
 
   private forward(nic: Nic, pkt: Uint8Array, mark: number): void {
+    const received = pkt;
     const src = ip4Src(pkt);
     const dst = ip4Dst(pkt);
     if (!this.forwarding) {
@@ -819,6 +840,11 @@ export class Host implements HostForTools {
     // A forwarded packet leaving by the interface it came in on: tell the sender (ip_forward
     // -> ip_rt_send_redirect) when send_redirects allows it.
     if (rt.dev === nic && (this.conf("all", "send_redirects") !== 0 || this.conf(nic.name, "send_redirects") !== 0)) {
+      if (this.world.trace.recording) {
+        const sr = String(Math.max(this.conf("all", "send_redirects"), this.conf(nic.name, "send_redirects")));
+        this.note("note", `leaves by ${nic.name}, where it came in: ICMP redirect to ${formatIp4(src)} (send_redirects=${sr})`, pkt, nic.name, undefined,
+          { redirect: "sent", send_redirects: sr, gateway: formatIp4(rt.nextHop) });
+      }
       this.sendRedirect(pkt, rt.nextHop, nic);
     }
     pkt = copyBytes(pkt);
@@ -840,17 +866,20 @@ export class Host implements HostForTools {
         return;
       }
       if (v.action === "stolen") {
-        for (const x of v.out) this.ipvsXmit(x.packet, x.nextHop);
+        for (const x of v.out) {
+          this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name, received);
+          this.ipvsXmit(x.packet, x.nextHop);
+        }
         return;
       }
       if (v.packet !== pkt || v.note) {
         ipvsHandled = true;
-        this.note("ipvs", v.note ?? "IPVS rewrote the reply", v.packet, nic.name);
+        this.note("ipvs", v.note ?? "IPVS rewrote the reply", v.packet, nic.name, received);
       }
       pkt = v.packet;
     }
     this.ip.ForwDatagrams++;
-    this.note("forward", `forwarded from ${nic.name} to ${rt.dev.name} via ${formatIp4(rt.nextHop)}`, pkt, nic.name);
+    this.note("forward", `forwarded from ${nic.name} to ${rt.dev.name} via ${formatIp4(rt.nextHop)}`, pkt, nic.name, received);
     // After an IPVS SNAT the route is looked up again (snat_reroute); the destination did not change.
     this.postRouting(pkt, rt, src, ipvsHandled);
   }
@@ -906,6 +935,7 @@ export class Host implements HostForTools {
       { tos: opts.tos ?? 0, id, df: opts.df ?? false, ttl: opts.ttl ?? this.ipDefaultTtl.value, protocol: proto, src, dst },
       payload,
     );
+    if (this.world.trace.recording) this.noteRoute(pkt, rt);
     if (!this.netfilter.empty()) {
       const d = this.hook("filter", "OUTPUT", pkt, "", rt.dev.name);
       if (d.verdict === "DROP" || d.verdict === "REJECT") {
@@ -915,6 +945,18 @@ export class Host implements HostForTools {
     }
     this.postRouting(pkt, rt, src, false);
     return true;
+  }
+
+  /** Which route a locally sent packet took, for `lvslab explain` (why a reply went where it went). */
+  private noteRoute(pkt: Uint8Array, rt: OutRoute): void {
+    const r = rt.route;
+    const facts: Record<string, string> = { dev: rt.dev.name, nexthop: formatIp4(rt.nextHop), src: formatIp4(ip4Src(pkt)) };
+    if (rt.local) facts.route = "local";
+    else if (r) facts.route = r.plen === 0 ? "default" : `${formatIp4(r.dst)}/${r.plen}`;
+    if (r?.gateway !== undefined) facts.via = formatIp4(r.gateway);
+    if (!rt.local && rt.nextHop !== (r?.gateway ?? ip4Dst(pkt))) facts.redirected = "1";
+    const how = facts.via ? `via ${facts.via}` : rt.local ? "local" : "on-link";
+    this.note("note", `sent: route ${facts.route ?? "?"} ${how} dev ${rt.dev.name}`, pkt, rt.dev.name, undefined, facts);
   }
 
   /** IP ids: 0 for a DF SYN-ACK (no socket yet), otherwise a per-host counter. */
@@ -943,8 +985,9 @@ export class Host implements HostForTools {
     const dport = proto === IPPROTO_TCP || proto === IPPROTO_UDP ? (pkt[hl + 2]! << 8) | pkt[hl + 3]! : 0;
     const orig = ip4Src(pkt);
     this.masq.set(`${proto}|${ip4Dst(pkt)}|${dport}|${to}|${sport}`, { addr: orig, port: sport });
+    const before = this.world.trace.recording ? pkt.slice() : undefined;
     natRewriteSrc(pkt, to, sport);
-    this.note("note", `MASQUERADE: source ${formatIp4(orig)} -> ${formatIp4(to)}`, pkt);
+    this.note("note", `MASQUERADE: source ${formatIp4(orig)} -> ${formatIp4(to)}`, pkt, undefined, before);
   }
 
   private unmasquerade(pkt: Uint8Array): void {

@@ -13,6 +13,10 @@ export interface TraceEvent {
   readonly ifname?: string;
   /** The IPv4 packet (or frame for rx/tx) at that point, copied. */
   readonly bytes?: Uint8Array;
+  /** For an event that changed a packet (IPVS, forwarding, MASQUERADE, IPIP decapsulation): the IPv4 packet it was given. */
+  readonly before?: Uint8Array;
+  /** Machine-readable facts behind the text (e.g. the route a locally sent packet took). */
+  readonly facts?: Readonly<Record<string, string>>;
   readonly text: string;
 }
 
@@ -24,6 +28,11 @@ export class Trace {
 
   record(e: TraceEvent): void {
     if (this.recording) this.events.push(e);
+  }
+
+  /** A frame seen by a NIC (rx) or put on its wire (tx); only kept while recording. */
+  frame(t: Micros, host: string, kind: "rx" | "tx", ifname: string, frame: Uint8Array): void {
+    if (this.recording) this.events.push({ t, host, kind, ifname, bytes: frame.slice(), text: "" });
   }
 
   drop(t: Micros, host: string, reason: string, bytes?: Uint8Array, ifname?: string): void {
