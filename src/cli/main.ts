@@ -14,6 +14,7 @@ import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
 import { bashQuote } from "../tools/sh/quote.js";
 import { REAL_USAGE, realExec, realMain } from "../real/cli.js";
+import { EXPLAIN_USAGE, parseExplainOptions, runExplain } from "../explain/cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = resolve(here, "..", "..", "..");
@@ -25,6 +26,7 @@ Commands:
   run [LAB]                     run a lab's steps and print the session (default: the seed's LVS-NAT lab)
   exec LAB HOST -- CMD [ARG...]  run the lab's steps quietly, then one command on HOST
   shell LAB [HOST]              run the lab's steps quietly, then an interactive prompt on HOST
+  explain LAB                   run a lab and tell each connection's story hop by hop, and why it failed
   labs                          list the labs that come with lvslab
   director ...                  real mode: the userspace IPVS director on real interfaces (director --help)
   ipvsadm ARGS...               real mode: ipvsadm on the running director
@@ -36,6 +38,8 @@ Options:
   --pcap DIR      (run) write one pcap file per NIC: DIR/HOST-NIC.pcap
   --trace         (run) print every dropped packet with its reason at the end
   --stop-on-failure  (run) stop at the first failing step
+  --conn N        (explain) only connection N;  --flow ADDR[:PORT]  only connections with that endpoint
+  --brief         (explain) summary and diagnosis only;  --json  the same facts as JSON
 
 LAB is a path to a lab file, or the name of a bundled lab (e.g. lvs-nat, lvs-nat-no-gateway).
 
@@ -73,6 +77,10 @@ function parseArgs(argv: string[]): Args | string {
       a.pcap = v;
     } else if (x === "--trace") a.trace = true;
     else if (x === "--stop-on-failure") a.stopOnFailure = true;
+    else if (a.cmd === "explain" && /^--(conn|flow)(=|$)/.test(x)) {
+      a.rest.push(x);
+      if (!x.includes("=") && i + 1 < argv.length) a.rest.push(argv[++i]!);
+    } else if (a.cmd === "explain" && (x === "--brief" || x === "--json")) a.rest.push(x);
     else if (x.startsWith("-") && x !== "-") return `lvslab: unknown option ${x}\nTry 'lvslab help'.`;
     else a.pos.push(x);
   }
@@ -246,6 +254,16 @@ export async function main(argv: string[]): Promise<number> {
       return cmdExec(a);
     case "shell":
       return cmdShell(a);
+    case "explain": {
+      const o = parseExplainOptions(a.rest);
+      if (typeof o === "string" || a.pos.length !== 1) {
+        process.stderr.write(typeof o === "string" ? o + "\n" : EXPLAIN_USAGE);
+        return 2;
+      }
+      const lab = load(a.pos[0], a.seed);
+      if (!lab) return 2;
+      return runExplain(lab, o, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+    }
     case "labs":
       listLabs();
       return 0;

@@ -1,0 +1,75 @@
+/**
+ * The drop reasons the simulator traces (src/net/host.ts), said in plain words for a
+ * student: what rule dropped the packet and why it applied. A reason no rule knows is
+ * shown as traced.
+ */
+
+export interface DropRule {
+  /** A short name of the rule (stable: tools and tests use it). */
+  readonly rule: string;
+  readonly plain: string;
+}
+
+const RULES: { re: RegExp; rule: string; plain: (m: RegExpExecArray) => string }[] = [
+  {
+    re: /^rp_filter=(\d) on (\S+): source (\S+) fails the reverse path check \((.*)\)$/,
+    rule: "rp_filter",
+    plain: (m) => {
+      const mode = m[1] === "1" ? "strict" : "loose";
+      const back = /the route back leaves by (\S+)/.exec(m[4]!);
+      if (back) {
+        return `rp_filter=${m[1]} (${mode} reverse-path filtering) on ${m[2]} wants the route back to the source ${m[3]} to leave by ${m[2]}, but it leaves by ${back[1]}`;
+      }
+      return `rp_filter=${m[1]} (${mode} reverse-path filtering) on ${m[2]} found no route back to the source ${m[3]}`;
+    },
+  },
+  {
+    re: /^TCP segment from (\S+) to (\S+) matches no socket here; answered with RST$/,
+    rule: "no-socket",
+    plain: (m) => `no connection or listening socket expects a segment from ${m[1]} to ${m[2]}, so TCP answers it with a RST`,
+  },
+  {
+    re: /^martian source (\S+) on (\S+)(.*)$/,
+    rule: "martian",
+    plain: (m) => `the source ${m[1]} is impossible on ${m[2]}${m[3] ? " " + m[3].trim() : ""} (a "martian" source)`,
+  },
+  {
+    re: /^not addressed to (\S+) and net\.ipv4\.ip_forward is 0$/,
+    rule: "ip_forward",
+    plain: (m) => `the packet is not for ${m[1]}, and ${m[1]} does not route other hosts' packets (net.ipv4.ip_forward=0)`,
+  },
+  { re: /^no route to (\S+)/, rule: "no-route", plain: (m) => `there is no route to ${m[1]}` },
+  { re: /^TTL expired in transit$/, rule: "ttl", plain: () => "its TTL ran out" },
+  {
+    re: /^packet of (\d+) bytes exceeds the MTU (\d+) of (\S+)$/,
+    rule: "mtu",
+    plain: (m) => `the packet (${m[1]} bytes) is larger than ${m[3]}'s MTU of ${m[2]} bytes`,
+  },
+  {
+    re: /^ARP for (\S+) on (\S+) got no answer$/,
+    rule: "arp-failed",
+    plain: (m) => `nobody answered the ARP request for the next hop ${m[1]} on ${m[2]}`,
+  },
+  { re: /^dropped by iptables (.*)$/, rule: "iptables", plain: (m) => `an iptables rule (${m[1]}) dropped it` },
+  { re: /^IPVS: (.*)$/, rule: "ipvs", plain: (m) => `IPVS dropped it: ${m[1]}` },
+  {
+    re: /^ARP request for (\S+) from (\S+) not answered on (\S+) \(arp_ignore\)$/,
+    rule: "arp_ignore",
+    plain: (m) => `arp_ignore keeps ${m[3]} from answering ARP for ${m[1]}`,
+  },
+  { re: /^UDP port (\d+) unreachable$/, rule: "udp-port", plain: (m) => `nothing listens on UDP port ${m[1]}` },
+  {
+    re: /^IPIP packet but tunl0 is down/,
+    rule: "tunl0-down",
+    plain: () => "an IPIP packet arrived but tunl0 is down, so no tunnel takes it",
+  },
+  { re: /^no handler for IP protocol (\d+)$/, rule: "protocol", plain: (m) => `nothing here handles IP protocol ${m[1]} (for IPIP: modprobe ipip)` },
+];
+
+export function explainDrop(reason: string): DropRule {
+  for (const r of RULES) {
+    const m = r.re.exec(reason);
+    if (m) return { rule: r.rule, plain: r.plain(m) };
+  }
+  return { rule: "other", plain: reason };
+}
