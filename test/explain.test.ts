@@ -224,3 +224,14 @@ test("lvslab explain on the command line: exit 0, the diagnosis, and bad options
   const v = JSON.parse(j.stdout) as { diagnosis: { kind: string; host: string }[] };
   assert.deepEqual(v.diagnosis.map((d) => [d.kind, d.host]), [["wrong-source", "real_server2"]]);
 });
+
+test("docs/explain.md's example is what lvslab explain prints", async () => {
+  const doc = readFileSync(repoPath("docs/explain.md"), "utf8");
+  const start = doc.indexOf("lvslab explain: lab lvs-nat-no-gateway");
+  const cut = doc.indexOf("\n  ...\n", start);
+  assert.ok(start > 0 && cut > start);
+  const text = formatExplanation(await explain("lvs-nat-no-gateway"));
+  assert.ok(text.startsWith(doc.slice(start, cut + 1)), "the example's packets");
+  const tail = doc.slice(cut + "\n  ...\n".length, doc.indexOf("```", cut));
+  assert.ok(text.endsWith(tail), "the example's outcome, summary and diagnosis");
+});

@@ -141,6 +141,17 @@ function analyseOne(id: number, stories: Story[], book: StoryBook, view: LabView
       }
     }
   }
+  if (!server && director) {
+    // Nothing took the packet in (it was dropped): name the real server the director chose.
+    const p = fromClient.flatMap((s) => s.passages).find((x) => x.host === director && x.outs.length > 0);
+    const o = p?.outs[0];
+    const owner = o && macOwner(view, o.eth.dst);
+    if (o && owner) {
+      server = owner.host;
+      const q = payloadPkt(o.pkt);
+      serverAddr = ipPort(o.pkt.inner ? o.pkt.dst : owner.addrs.includes(q.dst) ? q.dst : owner.addrs[0] ?? q.dst, q.dport);
+    }
+  }
   // What reached the client.
   const atClient = (s: Story): Passage | undefined => s.passages.find((p) => p.host === client && !p.origin && p.fate !== "ignored");
   const isAnswer = (p: Pkt): boolean => formatIp4(p.src) === formatIp4(targetIp) && p.sport === f.dport;

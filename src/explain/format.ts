@@ -93,7 +93,7 @@ export function formatExplanation(x: Explanation, opts: FormatOptions = {}): str
   const conns = (l: number[]) => (x.conversations.length === 1 ? "" : l.length === x.conversations.length ? " (every connection)" : ` (connection${l.length === 1 ? "" : "s"} ${l.join(", ")})`);
   out.push("");
   if (failures.length === 0 && warnings.length === 0) {
-    out.push(`Diagnosis: no problem found${x.conversations.length === 0 ? " (and no connection was made)" : ": every connection was answered the way the lab is built to answer it"}.`);
+    out.push(`Diagnosis: no problem found${x.conversations.length === 0 ? " (and no connection was made)" : "; every connection was answered the way the lab is built to answer it"}.`);
   }
   for (const d of failures) out.push(`Diagnosis${conns(d.conns)}: ${cap(d.finding.sentence)}`);
   for (const d of warnings) out.push(`${failures.length === 0 ? "Diagnosis" : "Also"}${conns(d.conns)}: ${cap(d.finding.sentence)}`);
