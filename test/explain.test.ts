@@ -235,3 +235,26 @@ test("docs/explain.md's example is what lvslab explain prints", async () => {
   const tail = doc.slice(cut + "\n  ...\n".length, doc.indexOf("```", cut));
   assert.ok(text.endsWith(tail), "the example's outcome, summary and diagnosis");
 });
+
+test("explain lvs-fullnat-toa: the client's address is lost under FullNAT, and the toa module gets it back", async () => {
+  const x = await explain("lvs-fullnat-toa");
+  assert.equal(failures(x).length, 0);
+  assert.ok(x.conversations.every((c) => c.answered && c.method === "FullNAT" && c.director === "vip"));
+  const byHost = new Map(x.diagnosis.map((d) => [d.finding.host, d.finding]));
+  const lost = byHost.get("real_server2")!;
+  assert.equal(lost.kind, "client-hidden");
+  assert.equal(lost.severity, "warning");
+  for (const p of ["replaced the client's address 192.168.75.150 with its local address 192.168.1.200", "TOA option",
+    "real_server2 has no toa module", "see 192.168.1.200 as the peer"]) assert.ok(lost.sentence.includes(p), `${p} in: ${lost.sentence}`);
+  const kept = byHost.get("real_server1")!;
+  assert.equal(kept.kind, "toa");
+  assert.equal(kept.severity, "info");
+  assert.match(kept.sentence, /real_server1 has the toa module loaded, so its applications see the client 192\.168\.75\.150 as the peer/);
+  // The director's diff on the SYN: both ends rewritten, TOA added.
+  const c = x.conversations[0]!;
+  const dir = c.stories[0]!.passages.find((p) => p.host === "vip")!;
+  const ch = hostDiff(dir).map(changeText);
+  assert.ok(ch.includes(`src ${c.clientAddr} -> 192.168.1.200:5001`), ch.join("; "));
+  assert.ok(ch.includes("dst 192.168.75.131:80 -> 192.168.1.190:80"), ch.join("; "));
+  assert.ok(ch.includes(`TCP option TOA ${c.clientAddr} added`), ch.join("; "));
+});

@@ -25,6 +25,8 @@ export interface LabView {
   readonly directors: ReadonlySet<string>;
   /** The effective value of a per-device sysctl (the larger of conf/all and conf/DEV). */
   conf(host: string, dev: string, key: string): number;
+  /** Whether a host has the toa module loaded (its sockets report the TOA address as the peer). */
+  toa(host: string): boolean;
 }
 
 export type Method = "NAT" | "DR" | "TUN" | "FullNAT" | "local";
@@ -202,6 +204,8 @@ function analyseOne(id: number, stories: Story[], book: StoryBook, view: LabView
   // ICMP redirects sent about this conversation's packets.
   const red = redirects(stories, view);
   if (red) findings.push(red);
+  const hidden = clientHidden(conv, fromClient, view);
+  if (hidden) findings.push(hidden);
   const heard = overheard(stories, view);
   if (heard) findings.push(heard);
   return conv;
@@ -349,6 +353,39 @@ function redirects(stories: Story[], view: LabView): Finding | undefined {
       sentence:
         `${from} forwarded ${to?.host ?? "a host"}'s ${q ? pktName(q) : "packet"} for ${about} out of ${out}, the interface it came in on, ` +
         `so it sent an ICMP redirect (send_redirects=${sr}) saying "use ${formatIp4(first.icmp.rest)} for ${about}"${result}.`,
+    };
+  }
+  return undefined;
+}
+
+/** FullNAT: the real server sees the director's local address; a TOA option may carry the client's. */
+function clientHidden(
+  c: { client: string; director?: string; method?: Method; server?: string },
+  fromClient: Story[],
+  view: LabView,
+): Finding | undefined {
+  if (c.method !== "FullNAT" || !c.server || !c.director) return undefined;
+  for (const s of fromClient) {
+    const at = s.passages.find((p) => p.host === c.server && p.fate === "delivered");
+    const q = at && finalPkt(at);
+    if (!q || !s.first) continue;
+    const orig = payloadPkt(s.first);
+    const seen = payloadPkt(q);
+    const toa = [...s.passages].flatMap((p) => [p.cur, ...p.outs.map((o) => o.pkt)]).concat(q)
+      .flatMap((x) => (x ? payloadPkt(x).tcp?.options ?? [] : [])).find((o) => o.kind === "toa");
+    const swap = `${c.director} replaced the client's address ${formatIp4(orig.src)} with its local address ${formatIp4(seen.src)} (FullNAT)`;
+    if (toa && toa.kind === "toa") {
+      const carried = `and carried ${formatIp4(toa.addr)} in a TOA option (TCP option 254)`;
+      return view.toa(c.server)
+        ? { severity: "info", kind: "toa", host: c.server, sentence: `${swap} ${carried}; ${c.server} has the toa module loaded, so its applications see the client ${formatIp4(toa.addr)} as the peer.` }
+        : {
+            severity: "warning", kind: "client-hidden", host: c.server,
+            sentence: `${swap} ${carried}, but ${c.server} has no toa module (modprobe toa), so its applications see ${formatIp4(seen.src)} as the peer, not the client.`,
+          };
+    }
+    return {
+      severity: "warning", kind: "client-hidden", host: c.server,
+      sentence: `${swap}, so ${c.server} and its applications (nginx's access log) see ${formatIp4(seen.src)} as the peer, never the client; the director adds no TOA option to carry it.`,
     };
   }
   return undefined;

@@ -72,6 +72,7 @@ export function labView(lab: BuiltLab): LabView {
   return {
     nics,
     directors,
+    toa: (h) => lab.hosts.get(h)?.tcp.toaEnabled === true,
     conf: (h, dev, key) => {
       const host = lab.hosts.get(h);
       return host ? Math.max(host.conf("all", key), host.conf(dev, key)) : 0;
