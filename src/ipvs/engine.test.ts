@@ -347,13 +347,16 @@ test("control plane errors as the kernel returns them", () => {
 });
 
 test("trash: a deleted dest is resurrected with its counters", () => {
-  const { e } = natLab("rr");
+  const { e, w } = natLab("rr");
   e.localIn(syn(), CTX);
   e.delDest(KEY, ip("192.168.1.190"), 80);
   assert.equal(e.service(KEY)!.dests.length, 1);
   e.addDest(KEY, destSpec("192.168.1.190", 80, { weight: 3 }));
-  const d = e.service(KEY)!.dests[0]!;
+  let d = e.service(KEY)!.dests[0]!;
   assert.equal(d.addr, ip("192.168.1.190"), "at the head");
+  assert.equal(d.stats.conns, 0, "counters are summed at the estimator's next tick");
+  w.t = 2 * SEC;
+  d = e.service(KEY)!.dests[0]!;
   assert.equal(d.stats.conns, 1);
   assert.equal(d.activeConns, 1);
   assert.equal(d.weight, 3);
@@ -372,7 +375,7 @@ test("zero and rates: estimator every 2 s", () => {
 });
 
 test("procfs renders the kernel formats", () => {
-  const { e } = natLab("wlc");
+  const { e, w } = natLab("wlc");
   e.localIn(syn(), CTX);
   assert.equal(renderIpVs(e), [
     "IP Virtual Server version 1.2.1 (size=4096)",
@@ -388,7 +391,14 @@ test("procfs renders the kernel formats", () => {
     "TCP C0A84B01 9C40 C0A84B83 0050 C0A801BE 0050 SYN_RECV         60",
     "",
   ].join("\n"));
-  assert.match(renderIpVsStats(e), /^   Total Incoming Outgoing         Incoming         Outgoing\n   Conns  Packets  Packets            Bytes            Bytes\n       1        1        0               28                0\n\n Conns\/s   Pkts\/s   Pkts\/s          Bytes\/s          Bytes\/s\n       0        0        0                0                0\n$/);
+  const stats = (conns: number, bytes: string, bps: string) =>
+    "   Total Incoming Outgoing         Incoming         Outgoing\n   Conns  Packets  Packets            Bytes            Bytes\n" +
+    `       ${conns}        ${conns}        0 ${bytes.padStart(16)}                0\n\n` +
+    " Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n" +
+    `       0        0        0 ${bps.padStart(16)}                0\n`;
+  assert.equal(renderIpVsStats(e), stats(0, "0", "0"), "counters are summed at the estimator's tick");
+  w.t = 2 * SEC;
+  assert.equal(renderIpVsStats(e), stats(1, "28", "5"), "40 bytes: (40<<4)>>2 = 160, (160+15)>>5 = 5");
 });
 
 test("ICMP errors about NAT flows are translated both ways", () => {

@@ -123,6 +123,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   private daemonList: DaemonInfo[] = [];
   private ipId: number;
   private nextEst: Micros | undefined;
+  /** When the namespace's IPVS was set up: the estimator's ticks fall 2 s apart from it. */
+  private readonly estBase: Micros;
   private nextTrash: Micros | undefined;
   private dropRate = 0;
   private dropCounter = 0;
@@ -158,6 +160,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     this.ports = ports;
     this.classic = opts.flavour === "classic";
     this.hz = opts.hz ?? 250;
+    this.estBase = ports.now();
     this.hasTwos = opts.twos ?? false;
     const bits = Math.min(20, Math.max(8, opts.connTabBits ?? 12));
     this.tab = new ConnTable(bits, ports.random());
@@ -231,7 +234,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const svc = new Service(spec.key, spec.scheduler, spec.flags, spec.timeout, spec.netmask, spec.pe);
     svc.sched = t.init(svc, this.schedEnv);
     this.svcs.add(svc);
-    if (this.nextEst === undefined && this.runEstimation) this.nextEst = this.ports.now() + EST_PERIOD_US;
+    this.startEstimation();
     return undefined;
   }
 
@@ -673,8 +676,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
         break;
       case "run_estimation":
         this.runEstimation = n;
-        if (n && this.nextEst === undefined && this.svcs.count > 0) this.nextEst = this.ports.now() + EST_PERIOD_US;
-        if (!n) this.nextEst = undefined;
+        if (n) this.startEstimation();
+        else this.nextEst = undefined;
         break;
     }
     return undefined;
@@ -1304,6 +1307,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const tab = this.tab;
     let i: number;
     while ((i = tab.popExpired(now)) >= 0) this.expireConn(i, now);
+    if (this.nextEst === undefined && this.runEstimation && this.totalStats.busy()) this.startEstimation();
     if (this.nextEst !== undefined) {
       while (this.nextEst <= now) {
         this.estimate();
@@ -1325,6 +1329,18 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       if (t !== undefined && (next === undefined || t < next)) next = t;
     }
     return next;
+  }
+
+  /**
+   * Arm the estimator's next tick. The kernel's timer runs from the namespace's IPVS setup
+   * every 2 s whatever happens (run_estimation=0 only skips the work), so ticks stay on
+   * that grid: here, multiples of 2 s after the engine was created. Between services the
+   * timer is left idle once a tick would change nothing.
+   */
+  private startEstimation(): void {
+    if (this.nextEst !== undefined || !this.runEstimation) return;
+    const now = this.ports.now();
+    this.nextEst = this.estBase + (Math.floor((now - this.estBase) / EST_PERIOD_US) + 1) * EST_PERIOD_US;
   }
 
   private estimate(): void {
