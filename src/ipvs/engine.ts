@@ -47,6 +47,14 @@ export interface IpvsEngineOptions {
    * "totalconns": 256*active + (active + inactive), the 2026 stable backport.
    */
   overhead?: "classic" | "totalconns";
+  /**
+   * How -x/-y set and clear OVERLOAD. Default "classic" whatever the flavour, as Linux 6.1
+   * does (test/golden/kernel/thresholds.out, "edit"): set after a bind when active+inactive
+   * >= upper, cleared after an unbind below the lower threshold (or 3/4 of the upper when the
+   * lower is 0); an edit clears it when the new upper is 0 or above the old one and never
+   * sets it. "current": set on the exact crossing and re-evaluated on edit (2026 stable).
+   */
+  thresholds?: "classic" | "current";
   /** Kernel HZ, for the jiffies shown in /proc/net/ip_vs and the timeout bound (default 250). */
   hz?: number;
   /**
@@ -105,6 +113,7 @@ function fmtOutSeen(a: LazyAccept): string {
 export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   readonly ports: IpvsPorts;
   readonly classic: boolean;
+  private readonly classicThresholds: boolean;
   readonly hz: number;
   private readonly hasTwos: boolean;
   /** The connection table (rows addressed by integer handles). */
@@ -159,6 +168,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   constructor(ports: IpvsPorts, opts: IpvsEngineOptions = {}) {
     this.ports = ports;
     this.classic = opts.flavour === "classic";
+    this.classicThresholds = this.classic || opts.thresholds !== "current";
     this.hz = opts.hz ?? 250;
     this.estBase = ports.now();
     this.hasTwos = opts.twos ?? false;
@@ -349,7 +359,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     dest.apply(spec);
     dest.flags |= DEST_F_AVAILABLE;
     const u = spec.uThreshold;
-    if (this.classic) {
+    if (this.classicThresholds) {
       if (!u || u > oldU) dest.flags &= ~DEST_F_OVERLOAD;
     } else {
       const total = dest.totalConns;
@@ -709,7 +719,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       const u = dest.uThreshold;
       if (u !== 0) {
         const total = dest.totalConns;
-        if (this.classic ? total >= u : total === u) dest.flags |= DEST_F_OVERLOAD;
+        if (this.classicThresholds ? total >= u : total === u) dest.flags |= DEST_F_OVERLOAD;
       }
     }
     if (!(flags & CONN_F_ONE_PACKET)) this.tab.hash(i);
@@ -727,7 +737,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       if (f & CONN_F_INACTIVE) dest.inactConns--;
       else dest.activeConns--;
       const u = dest.uThreshold, l = dest.lThreshold, total = dest.totalConns;
-      if (this.classic) {
+      if (this.classicThresholds) {
         if (l !== 0) {
           if (total < l) dest.flags &= ~DEST_F_OVERLOAD;
         } else if (u !== 0) {

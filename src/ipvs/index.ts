@@ -20,8 +20,9 @@
  * Guarantees: packets never make it throw (malformed ones are dropped with a reason);
  * every verdict carries a plain-words note for the trace (formatted lazily); control-plane
  * calls return the errno the kernel gives. Behaviour follows the "current" kernels (6.12.104+)
- * by default, except the lc/wlc overhead, which is Linux 6.1's 256*active + inactive unless
- * `{ overhead: "totalconns" }` (the real-kernel goldens show it); `{ flavour: "classic" }`
+ * by default, except where the real-kernel goldens show Linux 6.1 doing otherwise: the lc/wlc
+ * overhead is 256*active + inactive unless `{ overhead: "totalconns" }`, and the -x/-y
+ * OVERLOAD rules are 6.1's unless `{ thresholds: "current" }`; `{ flavour: "classic" }`
  * switches overhead, active TCP states, threshold hysteresis and sh/dh hashing to the
  * long-standing behaviour.
  *
