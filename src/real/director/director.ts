@@ -122,6 +122,9 @@ export async function startDirector(opts: DirectorOptions): Promise<Director> {
 
   const run: Director["run"] = async (req, out, interrupt) => {
     const line = req.argv.map(bashQuote).join(" ");
+    // Virtual time catches up with real time first: a command reads the state of now
+    // (countdowns, the estimator's 2 s ticks), not of the last frame's arrival.
+    driver.pump();
     const t = new StreamIo(out, req.stdin);
     const proc = startCommand(host, line, t);
     void interrupt?.then(() => proc.interrupt());
