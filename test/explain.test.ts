@@ -258,3 +258,27 @@ test("explain lvs-fullnat-toa: the client's address is lost under FullNAT, and t
   assert.ok(ch.includes("dst 192.168.75.131:80 -> 192.168.1.190:80"), ch.join("; "));
   assert.ok(ch.includes(`TCP option TOA ${c.clientAddr} added`), ch.join("; "));
 });
+
+test("explain lvs-fullnat: a PROXY protocol header names the client; without it the server closes with no reply", async () => {
+  const x = await explain("lvs-fullnat");
+  const proxied = x.diagnosis.find((d) => d.finding.kind === "proxy-protocol");
+  assert.ok(proxied, JSON.stringify(x.diagnosis));
+  assert.match(proxied.finding.sentence, /client's data starts with a PROXY protocol v1 header naming 192\.168\.75\.150/);
+  const empty = failures(x);
+  assert.deepEqual(empty.map((d) => [d.finding.kind, d.finding.host]), [["empty-reply", "real_server1"]]);
+  assert.match(empty[0]!.finding.sentence, /^real_server1 accepted the connection to 192\.168\.75\.131:8080 but closed it without answering the \d+ bytes the client sent\.$/);
+  const c = x.conversations.find((k) => k.id === empty[0]!.conns[0])!;
+  assert.equal(c.answered, false);
+  assert.equal(c.target, "192.168.75.131:8080");
+});
+
+test("docs/explain.md's --brief outputs of the other labs are what lvslab explain prints", async () => {
+  const doc = readFileSync(repoPath("docs/explain.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Example: what the other labs come to"), doc.indexOf("## How it works"));
+  const blocks = [...section.matchAll(/^`([a-z0-9-]+)`:\n\n```\n([\s\S]*?)```$/gm)];
+  assert.ok(blocks.length >= 8);
+  for (const [, lab, text] of blocks) {
+    const want = formatExplanation(await explain(lab!), { brief: true }).split("\n").slice(2).join("\n");
+    assert.equal(text, want, lab);
+  }
+});

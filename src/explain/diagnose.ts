@@ -4,7 +4,7 @@
  * when it did not (or got it the wrong way), the one cause in a sentence. Everything here is
  * computed from the packet stories and the hosts' configuration, never from a lab's name.
  */
-import { formatIp4, formatMac, parseIp4, ICMP_REDIRECT, TCP_ACK, TCP_RST, TCP_SYN, type Ip4, type Mac } from "../wire/index.js";
+import { formatIp4, formatMac, parseIp4, readProxyHeader, ICMP_REDIRECT, TCP_ACK, TCP_RST, TCP_SYN, type Ip4, type Mac } from "../wire/index.js";
 import { diffPkts, ipPort, payloadPkt, pktName, type Change, type Pkt } from "./packet.js";
 import { explainDrop } from "./rules.js";
 import type { ArpEvent, Passage, Story, StoryBook } from "./stories.js";
@@ -158,11 +158,19 @@ function analyseOne(id: number, stories: Story[], book: StoryBook, view: LabView
   const atClient = (s: Story): Passage | undefined => s.passages.find((p) => p.host === client && !p.origin && p.fate !== "ignored");
   const isAnswer = (p: Pkt): boolean => formatIp4(p.src) === formatIp4(targetIp) && p.sport === f.dport;
   let answered = false;
+  let repliedData = false;
   for (const s of stories) {
     const p = atClient(s);
     const q = p && finalPkt(p);
-    if (p && q && !q.icmp && isAnswer(payloadPkt(q)) && p.fate !== "dropped") answered = true;
+    if (p && q && !q.icmp && isAnswer(payloadPkt(q)) && p.fate !== "dropped") {
+      answered = true;
+      if ((q.tcp?.dataLen ?? 0) > 0) repliedData = true;
+    }
   }
+  // The client sent data (a request) and the server closed without a byte back: no answer either.
+  const sentData = fromClient.reduce((n, s) => n + (s.first?.tcp ? payloadPkt(s.first).tcp!.dataLen : 0), 0);
+  const emptyReply = answered && !!f.tcp && sentData > 0 && !repliedData;
+  if (emptyReply) answered = false;
   const findings: Finding[] = [];
   const conv = { id, proto, stories, client, clientAddr, target, director, method, server, serverAddr, answered, findings };
 
@@ -196,6 +204,14 @@ function analyseOne(id: number, stories: Story[], book: StoryBook, view: LabView
       sentence: `${s.passages[0]!.host} sent the client an ${pktName(q)} about its packet to ${ipPort(q.icmp.quoted.dst, q.icmp.quoted.dport)}.`,
     });
     break;
+  }
+  if (emptyReply && !findings.some((x) => x.severity === "failure")) {
+    findings.push({
+      severity: "failure",
+      kind: "empty-reply",
+      host: server ?? client,
+      sentence: `${server ?? "the server"} accepted the connection to ${target} but closed it without answering the ${sentData} bytes the client sent.`,
+    });
   }
   if (!answered && !findings.some((x) => x.severity === "failure") && f.tcp) findings.push(noAnswer(conv, fromClient));
   // The director bypassed: the client's packets for the service went straight to a real server.
@@ -374,6 +390,17 @@ function clientHidden(
     const toa = [...s.passages].flatMap((p) => [p.cur, ...p.outs.map((o) => o.pkt)]).concat(q)
       .flatMap((x) => (x ? payloadPkt(x).tcp?.options ?? [] : [])).find((o) => o.kind === "toa");
     const swap = `${c.director} replaced the client's address ${formatIp4(orig.src)} with its local address ${formatIp4(seen.src)} (FullNAT)`;
+    // A PROXY protocol header at the start of the client's data names the client to a server that reads it.
+    for (const d of fromClient) {
+      const head = d.first && payloadPkt(d.first).tcp?.head;
+      const r = head && readProxyHeader(head);
+      if (!r || !r.ok || !r.addrs) continue;
+      return {
+        severity: "info", kind: "proxy-protocol", host: c.server,
+        sentence: `${swap}, so ${c.server}'s socket sees ${formatIp4(seen.src)} as the peer; but the client's data starts with a PROXY protocol v${r.version} header ` +
+          `naming ${r.addrs.srcAddr}, which a server listening with proxy_protocol (nginx's $proxy_protocol_addr) reads instead.`,
+      };
+    }
     if (toa && toa.kind === "toa") {
       const carried = `and carried ${formatIp4(toa.addr)} in a TOA option (TCP option 254)`;
       return view.toa(c.server)

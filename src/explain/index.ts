@@ -114,10 +114,10 @@ function summarise(convs: Conversation[]): string[] {
     const dirs = new Set(cs.filter((c) => c.director).map((c) => `${c.director}|${c.method}`));
     const balanced = cs.filter((c) => c.director).length;
     if (dirs.size === 1) {
-      const [d, m0] = [...dirs][0]!.split("|");
+      const [d, m] = [...dirs][0]!.split("|");
       // The method's longer description only where it is what happened.
-      const m = answered.length === n ? m0 : `${m0 === "NAT" || m0 === "DR" || m0 === "TUN" ? "LVS-" : ""}${m0}`;
-      s += balanced === n ? `; balanced by ${theDirector(d!)} with ${METHOD[m!] ?? m}` : `; ${theDirector(d!)} balanced ${balanced} of them with ${METHOD[m!] ?? m}`;
+      const how = answered.length === n ? METHOD[m!] ?? m : m === "NAT" || m === "DR" || m === "TUN" ? `LVS-${m}` : m;
+      s += balanced === n ? `; balanced by ${theDirector(d!)} with ${how}` : `; ${theDirector(d!)} balanced ${balanced} of them with ${how}`;
     } else if (dirs.size === 0) s += "; no director balanced any of them";
     lines.push(s + ".");
   }

@@ -17,6 +17,8 @@ export interface TcpInfo {
   /** Bytes of data after the TCP header (0 when the packet is a truncated quote). */
   readonly dataLen: number;
   readonly options: readonly TcpOption[];
+  /** The first bytes of the data (enough for a PROXY protocol header). */
+  readonly head?: Uint8Array;
 }
 
 export interface IcmpInfo {
@@ -75,6 +77,7 @@ export function decodeIp(b: Uint8Array, depth = 0): Pkt | undefined {
         ack: ((l4[8]! << 24) | (l4[9]! << 16) | (l4[10]! << 8) | l4[11]!) >>> 0,
         dataLen: full ? l4.length - thl : 0,
         options: full ? parseTcpOptions(l4.subarray(20, thl)) : [],
+        head: full && l4.length > thl ? l4.subarray(thl, Math.min(l4.length, thl + 232)) : undefined,
       };
       return { ...base, sport, dport, tcp };
     }
