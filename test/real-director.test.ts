@@ -20,6 +20,8 @@ const LAB = repoPath("labs", "lvs-nat.yaml");
 const P = `lvsd-test-${process.pid}`;
 const NS = { c: `${P}-c`, d: `${P}-d`, sw: `${P}-sw`, r1: `${P}-r1`, r2: `${P}-r2` };
 const VIP = "192.168.75.131";
+/** A page large enough for TSO/GRO super-frames (300 kB, varied bytes). */
+const BIG = Array.from({ length: 6000 }, (_, i) => `line ${i} ${"abcdefghijklmnopqrstuvwxyz".slice(i % 26)}${"0123456789".repeat(2)}\n`).join("");
 
 function has(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
@@ -211,6 +213,7 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
       const www = join(dir, ns);
       sh("mkdir", ["-p", www]);
       writeFileSync(join(www, "index.html"), body);
+      writeFileSync(join(www, "big.txt"), BIG);
       startIn(ns, ["python3", "-m", "http.server", "80", "--bind", addr, "--directory", www]);
     }
     await waitHttp(NS.r1, "http://192.168.1.185/");
@@ -291,6 +294,24 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     assert.equal(get(`http://${VIP}/`).trim(), "2222222222222slave");
   });
 
+  test("offloads on: partial checksums completed, super-frames cut to the MTU", { skip: has("ethtool") ? undefined : "ethtool is not installed" }, async () => {
+    const on = ["tx", "on", "tso", "on", "gso", "on", "gro", "on"];
+    for (const [ns, dev] of [[NS.c, "c0"], [NS.sw, "d0"], [NS.sw, "r1"], [NS.sw, "r2"], [NS.r1, "eth0"], [NS.r2, "eth0"], [NS.d, "eth0"], [NS.d, "eth1"]] as const) {
+      inNs(ns, "ethtool", "-K", dev, ...on);
+    }
+    try {
+      for (let i = 0; i < 3; i++) assert.equal(get(`http://${VIP}/big.txt`), BIG, `request ${i + 1}`);
+      const drops = (await controlRequest(sock, { argv: ["lvslab-drops"] })).stdout;
+      const partial = (dev: string): number => Number(new RegExp(`^bridge: ${dev} (?:\\d+ ){4}(\\d+) `, "m").exec(drops)?.[1] ?? -1);
+      assert.ok(partial("eth1") > 0 && partial("eth0") > 0, drops);
+      assert.doesNotMatch(drops, /exceeds the MTU/);
+    } finally {
+      for (const [ns, dev] of [[NS.c, "c0"], [NS.sw, "d0"], [NS.sw, "r1"], [NS.sw, "r2"], [NS.r1, "eth0"], [NS.r2, "eth0"], [NS.d, "eth0"], [NS.d, "eth1"]] as const) {
+        sh("ip", ["netns", "exec", ns, "ethtool", "-K", dev, "tx", "off", "tso", "off", "gso", "off", "gro", "off"]);
+      }
+    }
+  });
+
   test("forwarding rate (UDP through IPVS-NAT, bounded burst)", async () => {
     for (const argv of [["ipvsadm", "-A", "-u", `${VIP}:5000`, "-s", "rr"], ["ipvsadm", "-a", "-u", `${VIP}:5000`, "-r", "192.168.1.185:5000", "-m"]]) {
       assert.equal((await controlRequest(sock, { argv })).code, 0);
@@ -307,7 +328,8 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     const secs = Number(m[2]);
     const [sent, sendSecs] = tx.out.trim().split(" ").map(Number);
     process.stdout.write(`# director forwarding: ${got} of ${sent} UDP packets in ${secs.toFixed(2)} s (sent in ${sendSecs!.toFixed(2)} s): ${Math.round(got / Math.max(secs, 1e-3))} packets/s forwarded\n`);
-    assert.ok(got > sent! / 2, `only ${got} of ${sent} forwarded`);
+    // Past its rate the director drops (at the sockets, counted), it never stalls.
+    assert.ok(got > sent! / 4, `only ${got} of ${sent} forwarded`);
     await new Promise((r) => setTimeout(r, 2100)); // the estimator's tick sums the counters
     const st = await controlRequest(sock, { argv: ["ipvsadm", "-L", "-n", "-u", `${VIP}:5000`, "--stats"] });
     assert.match(st.stdout, /UDP  192\.168\.75\.131:5000 +1 +(\d+)/);
@@ -327,8 +349,12 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     const rules = join(dir, "rules");
     writeFileSync(rules, "-A -t 192.168.75.131:80 -s rr\n-a -t 192.168.75.131:80 -r 192.168.1.185:80 -m -w 1\n-a -t 192.168.75.131:80 -r 192.168.1.190:80 -m -w 1\n");
     const s2 = join(dir, "standalone.sock");
+    // While the kernel there owns the VIP too, the director says it will be in the way.
+    must("ip", "-n", NS.d, "addr", "add", `${VIP}/32`, "dev", "lo");
     const d = startIn(NS.d, ["node", CLI, "director", "--iface", "eth0", "--iface", "eth1", "--addr", "eth0=192.168.1.186/24", "--addr", "eth1=192.168.75.131/24", "--sysctl", "net.ipv4.ip_forward=1", "--rules", rules, "--control", s2]);
-    await waitForLine(d, "lvslab director: ready", 15_000);
+    const banner = await waitForLine(d, "lvslab director: ready", 15_000);
+    must("ip", "-n", NS.d, "addr", "del", `${VIP}/32`, "dev", "lo");
+    assert.match(banner, /lvslab director: warning: the kernel here also owns 192\.168\.75\.131 \(on lo\): it will answer ARP for it and reset TCP connections to it/);
     const got = [get(`http://${VIP}/`).trim(), get(`http://${VIP}/`).trim(), get(`http://${VIP}/`).trim()];
     // rr walks the destination list, whose head is the last one added (list_add_rcu), as Linux does.
     assert.deepEqual(got, ["2222222222222slave", "1111111111111master", "2222222222222slave"]);

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { BRIDGE_PY } from "./packetio_bridge.js";
-import { ETH_HLEN, ETHERTYPE_IPV4, IPPROTO_TCP, IPPROTO_UDP, foldChecksum, onesSum, pseudoHeaderSum, readIp4 } from "../wire/index.js";
+import { completeChecksum } from "./offload.js";
 
 /** Bytes queued towards the bridge before frames are dropped. */
 const TX_BACKLOG_MAX = 8 << 20;
@@ -191,31 +191,4 @@ export function openPacketIo(ifaces: readonly string[], opts: PacketIoOptions = 
 
 function zeros(n: number): number[] {
   return new Array<number>(n).fill(0);
-}
-
-/**
- * A frame the kernel handed over with CHECKSUM_PARTIAL: its TCP/UDP checksum field holds
- * only the folded pseudo-header sum, and the NIC was to finish it. Finish it here (the sum
- * over the whole L4 segment, field included, complemented) so the stack checks a real one.
- */
-export function completeChecksum(frame: Uint8Array): boolean {
-  if (frame.length < ETH_HLEN + 20 || ((frame[12]! << 8) | frame[13]!) !== ETHERTYPE_IPV4) return false;
-  const ip = ETH_HLEN;
-  const ihl = (frame[ip]! & 0x0f) * 4;
-  const tot = (frame[ip + 2]! << 8) | frame[ip + 3]!;
-  const proto = frame[ip + 9]!;
-  const l4 = ip + ihl;
-  const end = ip + tot;
-  if (ihl < 20 || end > frame.length || end <= l4) return false;
-  const off = proto === IPPROTO_TCP ? 16 : proto === IPPROTO_UDP ? 6 : -1;
-  if (off < 0 || end - l4 < off + 2) return false;
-  // Recompute from scratch rather than trusting what the field holds.
-  frame[l4 + off] = 0;
-  frame[l4 + off + 1] = 0;
-  const sum = onesSum(frame, l4, end, pseudoHeaderSum(readIp4(frame, ip + 12), readIp4(frame, ip + 16), proto, end - l4));
-  let c = foldChecksum(sum);
-  if (c === 0 && proto === IPPROTO_UDP) c = 0xffff;
-  frame[l4 + off] = c >> 8;
-  frame[l4 + off + 1] = c & 0xff;
-  return true;
 }

@@ -13,7 +13,7 @@
  * locally generated packet on an interface with checksum offload), bit 1 = the frame was
  * truncated to the buffer (a GRO super-frame); the director completes the checksum.
  *
- * One select() loop, every descriptor non-blocking: reading the sockets never waits behind
+ * One epoll loop, every descriptor non-blocking: reading the sockets never waits behind
  * a write to Node, and sending never waits behind reading. Both directions have bounded
  * buffers; what does not fit is dropped and counted, as a NIC ring would. stdin's EOF
  * (the director is gone) ends the bridge.
@@ -78,74 +78,100 @@ except OSError as e:
 os.set_blocking(0, False)
 os.set_blocking(1, False)
 txq = [[] for _ in socks]
-inbuf = bytearray()
+inbuf = b""
 control({"ready": names})
-fdmap = {s.fileno(): i for i, s in enumerate(socks)}
-AUX = struct.Struct("IIIHHHH")
-CMSG = socket.CMSG_SPACE(AUX.size)
+AUX_SIZE = 20  # struct tpacket_auxdata
+CMSG = socket.CMSG_SPACE(AUX_SIZE)
+MSG_TRUNC = socket.MSG_TRUNC
+STATUS_BYTE = 0 if sys.byteorder == "little" else 3  # tp_status, a u32 in host order
+pack_hdr = struct.Struct(">BBH").pack
+rx, rx_dropped, rx_partial, rx_trunc = stats["rx"], stats["rx_dropped"], stats["rx_csum_partial"], stats["rx_truncated"]
+tx, tx_dropped = stats["tx"], stats["tx_dropped"]
+
+# Level-triggered epoll: stdin and the sockets for reading; a socket for writing only while
+# its queue is not empty, stdout only while frames wait for Node.
+ep = select.epoll()
+ep.register(0, select.EPOLLIN)
+sockfd = {s.fileno(): i for i, s in enumerate(socks)}
+for s in socks:
+    ep.register(s.fileno(), select.EPOLLIN)
+ep.register(1, 0)
+reading = True
+out_watch = False
+
+def watch_sock(i):
+    ep.modify(socks[i].fileno(), (select.EPOLLIN if reading else 0) | (select.EPOLLOUT if txq[i] else 0))
 
 def send(i, frame):
-    if txq[i]:
-        if len(txq[i]) >= TXQ_MAX:
-            stats["tx_dropped"][i] += 1
+    q = txq[i]
+    if q:
+        if len(q) >= TXQ_MAX:
+            tx_dropped[i] += 1
         else:
-            txq[i].append(frame)
+            q.append(bytes(frame))
         return
     try:
         socks[i].send(frame)
-        stats["tx"][i] += 1
-    except BlockingIOError:
-        txq[i].append(frame)
+        tx[i] += 1
+        return
+    except (BlockingIOError, InterruptedError):
+        pass
     except OSError as e:
-        if e.errno in (errno.ENOBUFS, errno.EAGAIN):
-            txq[i].append(frame)
-        else:
-            stats["tx_dropped"][i] += 1  # ENETDOWN, EMSGSIZE...: the frame is lost, as on a wire
+        if e.errno != errno.ENOBUFS:
+            tx_dropped[i] += 1  # ENETDOWN, EMSGSIZE...: the frame is lost, as on a wire
+            return
+    q.append(bytes(frame))
+    watch_sock(i)
 
 def drain_txq(i):
     q = txq[i]
+    s = socks[i]
     while q:
         try:
-            socks[i].send(q[0])
-            stats["tx"][i] += 1
+            s.send(q[0])
+            tx[i] += 1
         except (BlockingIOError, InterruptedError):
             return
         except OSError as e:
-            if e.errno in (errno.ENOBUFS, errno.EAGAIN):
+            if e.errno == errno.ENOBUFS:
                 return
-            stats["tx_dropped"][i] += 1
+            tx_dropped[i] += 1
         q.pop(0)
+    watch_sock(i)
 
 def read_stdin():
     global inbuf
     try:
         chunk = os.read(0, 1 << 20)
-    except BlockingIOError:
+    except (BlockingIOError, InterruptedError):
         return True
     if not chunk:
         return False
-    inbuf.extend(chunk)
+    buf = inbuf + chunk if inbuf else chunk
+    mv = memoryview(buf)
     pos = 0
-    n = len(inbuf)
+    n = len(buf)
+    nsock = len(socks)
     while n - pos >= 3:
-        port = inbuf[pos]
-        ln = (inbuf[pos + 1] << 8) | inbuf[pos + 2]
-        if n - pos - 3 < ln:
+        port = buf[pos]
+        ln = (buf[pos + 1] << 8) | buf[pos + 2]
+        end = pos + 3 + ln
+        if end > n:
             break
-        frame = bytes(inbuf[pos + 3:pos + 3 + ln])
-        pos += 3 + ln
-        if port == 255:
+        if port < nsock:
+            send(port, mv[pos + 3:end])
+        elif port == 255:
             control({"stats": stats})
-        elif port < len(socks):
-            send(port, frame)
-    del inbuf[:pos]
+        pos = end
+    mv.release()
+    inbuf = buf[pos:] if pos < n else b""
     return True
 
 def read_sock(i):
-    s = socks[i]
+    recvmsg = socks[i].recvmsg
     for _ in range(BATCH):
         try:
-            data, anc, flags, addr = s.recvmsg(SNAP, CMSG, socket.MSG_TRUNC)
+            data, anc, flags, addr = recvmsg(SNAP, CMSG)
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
@@ -153,48 +179,59 @@ def read_sock(i):
         if addr[2] == PACKET_OUTGOING:
             continue
         f = 0
-        for level, typ, cdata in anc:
-            if level == SOL_PACKET and typ == PACKET_AUXDATA and len(cdata) >= AUX.size:
-                if AUX.unpack_from(cdata)[0] & TP_STATUS_CSUMNOTREADY:
-                    f |= 1
-                    stats["rx_csum_partial"][i] += 1
-        if len(data) > SNAP or (flags & socket.MSG_TRUNC):
+        if anc:
+            level, typ, cdata = anc[0]
+            if level == SOL_PACKET and typ == PACKET_AUXDATA and cdata[STATUS_BYTE] & TP_STATUS_CSUMNOTREADY:
+                f = 1
+                rx_partial[i] += 1
+        if flags & MSG_TRUNC:
             f |= 2
-            stats["rx_truncated"][i] += 1
-            data = data[:SNAP]
+            rx_trunc[i] += 1
         if len(out) >= OUT_MAX:
-            stats["rx_dropped"][i] += 1
+            rx_dropped[i] += 1
             continue
-        stats["rx"][i] += 1
-        emit(i, f, data)
+        rx[i] += 1
+        out.extend(pack_hdr(i, f, len(data)))
+        out.extend(data)
+
+def set_reading(on):
+    global reading
+    if on != reading:
+        reading = on
+        for i in range(len(socks)):
+            watch_sock(i)
 
 while True:
-    rl = [0]
-    if len(out) < OUT_MAX:
-        rl.extend(s.fileno() for s in socks)
-    wl = [socks[i].fileno() for i in range(len(socks)) if txq[i]]
-    if out:
-        wl.append(1)
     try:
-        r, w, _ = select.select(rl, wl, [])
+        events = ep.poll()
     except InterruptedError:
         continue
-    for fd in w:
-        if fd == 1:
-            continue
-        drain_txq(fdmap[fd])
-    for fd in r:
+    for fd, ev in events:
         if fd == 0:
             if not read_stdin():
                 sys.exit(0)
+        elif fd == 1:
+            if ev & (select.EPOLLERR | select.EPOLLHUP):
+                sys.exit(0)  # nobody reads our frames any more
         else:
-            read_sock(fdmap[fd])
+            i = sockfd[fd]
+            if ev & select.EPOLLOUT:
+                drain_txq(i)
+            if ev & (select.EPOLLIN | select.EPOLLERR):
+                read_sock(i)
     if out:
         try:
             k = os.write(1, out)
             del out[:k]
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError):
             pass
         except BrokenPipeError:
             sys.exit(0)
+    # Stop reading the sockets while Node is behind (the kernel's socket buffers then fill
+    # and drop, counted there); watch stdout only while something waits for it.
+    set_reading(len(out) < OUT_MAX)
+    want = bool(out)
+    if want != out_watch:
+        out_watch = want
+        ep.modify(1, select.EPOLLOUT if want else 0)
 `;

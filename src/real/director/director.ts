@@ -17,7 +17,8 @@ import { Segment, type SegmentPort } from "../../net/segment.js";
 import { World } from "../../net/world.js";
 import type { Tool, ToolIo } from "../../tools/types.js";
 import { bashQuote } from "../../tools/sh/quote.js";
-import { parseMac, type Mac } from "../../wire/index.js";
+import { ETH_HLEN, parseMac, type Mac } from "../../wire/index.js";
+import { segmentTcp } from "../offload.js";
 import { openPacketIo, type PacketIo, type PacketIoOptions } from "../packetio.js";
 import { startControlServer, type ControlRequest, type ControlServer } from "../control.js";
 import { RealTimeDriver } from "./realtime.js";
@@ -111,7 +112,10 @@ export async function startDirector(opts: DirectorOptions): Promise<Director> {
       batch = true;
       driver.pump(); // virtual time catches up with the frame's arrival
     }
-    nics[port]!.receive(frame);
+    const nic = nics[port]!;
+    // A GRO/TSO super-frame is cut back into MTU-sized segments, as the NIC would have.
+    if (frame.length > nic.mtu + ETH_HLEN) for (const f of segmentTcp(frame, nic.mtu)) nic.receive(f);
+    else nic.receive(frame);
   };
   io.onBatch = () => {
     batch = false;
