@@ -365,3 +365,29 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     assert.equal(existsSync(s2), false);
   });
 });
+
+describe("real director on quiet interfaces", { skip: skipReason }, () => {
+  const ns = `${P}-q`;
+  after(() => {
+    for (const pid of sh("ip", ["netns", "pids", ns]).out.split(/\s+/).filter(Boolean)) {
+      try {
+        process.kill(Number(pid), "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    sh("ip", ["netns", "del", ns]);
+  });
+
+  test("is ready with no frame arriving at all (IPv6 off, nothing else on the link)", async () => {
+    sh("ip", ["netns", "del", ns]);
+    must("ip", "netns", "add", ns);
+    inNs(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+    must("ip", "-n", ns, "link", "add", "q0", "type", "veth", "peer", "name", "q1");
+    must("ip", "-n", ns, "link", "set", "q0", "up");
+    const d = startIn(ns, ["node", CLI, "director", "--iface", "q0", "--control", join(tmpdir(), `${ns}.sock`)]);
+    await waitForLine(d, "lvslab director: ready", 10_000);
+    d.kill("SIGTERM");
+    assert.equal(await waitExit(d, 5000), 0);
+  });
+});

@@ -202,6 +202,21 @@ def set_reading(on):
             watch_sock(i)
 
 while True:
+    if out:
+        try:
+            k = os.write(1, out)
+            del out[:k]
+        except (BlockingIOError, InterruptedError):
+            pass
+        except BrokenPipeError:
+            sys.exit(0)
+    # Stop reading the sockets while Node is behind (the kernel's socket buffers then fill
+    # and drop, counted there); watch stdout only while something waits for it.
+    set_reading(len(out) < OUT_MAX)
+    want = bool(out)
+    if want != out_watch:
+        out_watch = want
+        ep.modify(1, select.EPOLLOUT if want else 0)
     try:
         events = ep.poll()
     except InterruptedError:
@@ -219,19 +234,4 @@ while True:
                 drain_txq(i)
             if ev & (select.EPOLLIN | select.EPOLLERR):
                 read_sock(i)
-    if out:
-        try:
-            k = os.write(1, out)
-            del out[:k]
-        except (BlockingIOError, InterruptedError):
-            pass
-        except BrokenPipeError:
-            sys.exit(0)
-    # Stop reading the sockets while Node is behind (the kernel's socket buffers then fill
-    # and drop, counted there); watch stdout only while something waits for it.
-    set_reading(len(out) < OUT_MAX)
-    want = bool(out)
-    if want != out_watch:
-        out_watch = want
-        ep.modify(1, select.EPOLLOUT if want else 0)
 `;
