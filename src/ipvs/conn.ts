@@ -4,8 +4,16 @@
  * with jhash and a per-engine random seed; new entries go to the head of their bucket, so
  * listing bucket by bucket, chain by chain, gives the kernel's /proc/net/ip_vs_conn order.
  *
- * Entries are rows of parallel typed arrays (about 80 bytes each, no objects, no closures,
- * no per-entry timers) addressed by an integer handle. Expiry is a binary min-heap of
+ * Lookups do not walk the chains: beside the buckets two open-addressing indexes (linear
+ * probing, at most half full) map the full lookup keys straight to a row, the "in" key
+ * (protocol, client, virtual address, template or not) and the "out" key (protocol,
+ * client, real server), so a lookup costs the same whatever the bucket count and table
+ * size. The buckets still decide the listing order. When two hashed entries share a key,
+ * the index points at the newest (the one a chain walk meets first, as new entries go to
+ * the head); removing it falls back to the next one in its chain.
+ *
+ * Entries are rows of parallel typed arrays (about 80 bytes each, plus 16 for the two
+ * indexes; no objects, no closures, no per-entry timers) addressed by an integer handle. Expiry is a binary min-heap of
  * (deadline, handle) with lazy re-keying: a packet that only pushes a deadline later
  * writes one number; the heap fixes itself up when the stale key reaches the top.
  */
@@ -33,6 +41,20 @@ export const CTPL_S_NONE = 0;
 export const CTPL_S_ASSURED = 1;
 
 export const NIL = -1;
+
+/** Index slots hold row + 1; 0 is an empty slot. */
+const EMPTY = 0;
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x9e3779b1);
+  return h ^ (h >>> 15);
+}
+
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
 
 export class ConnTable {
   readonly bits: number;
@@ -70,6 +92,12 @@ export class ConnTable {
   inPkts!: Uint32Array;
   fwmark!: Uint32Array;
   private heapPos!: Int32Array;
+
+  /** The in-key and out-key indexes (see the header); the out index has no templates. */
+  private inIdx = new Int32Array(2048);
+  private outIdx = new Int32Array(2048);
+  private idxMask = 2047;
+  private hashed = 0;
 
   private heap!: Int32Array;
   private heapKey!: Float64Array;
@@ -173,6 +201,8 @@ export class ConnTable {
     if (h >= 0) this.prev[h] = i;
     this.buckets[b] = i;
     this.flags[i] |= CONN_F_HASHED;
+    if (++this.hashed * 2 > this.idxMask + 1) this.rebuildIndexes((this.idxMask + 1) * 2);
+    else this.indexAdd(i, true);
   }
 
   unhash(i: number): void {
@@ -185,18 +215,14 @@ export class ConnTable {
     this.next[i] = NIL;
     this.prev[i] = NIL;
     this.flags[i] &= ~CONN_F_HASHED;
+    this.hashed--;
+    this.indexRemove(this.inIdx, i, false);
+    if (!(this.flags[i]! & CONN_F_TEMPLATE)) this.indexRemove(this.outIdx, i, true);
   }
 
   /** In lookup (client -> VIP): exact (protocol, caddr, cport, vaddr, vport), no templates. */
   inLookup(proto: number, caddr: number, cport: number, vaddr: number, vport: number): number {
-    let i = this.buckets[this.hashKey(proto, caddr, cport)]!;
-    const caddrs = this.caddr, cports = this.cport, vaddrs = this.vaddr, vports = this.vport;
-    while (i >= 0) {
-      if (caddrs[i] === caddr && cports[i] === cport && vaddrs[i] === vaddr && vports[i] === vport &&
-        this.proto[i] === proto && !(this.flags[i]! & CONN_F_TEMPLATE)) return i;
-      i = this.next[i]!;
-    }
-    return NIL;
+    return this.findIn(proto, caddr, cport, vaddr, vport, 0);
   }
 
   /**
@@ -204,24 +230,114 @@ export class ConnTable {
    * reply's destination and whose real server is the reply's source (ip_vs_conn_out_get).
    */
   outLookup(proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
-    let i = this.buckets[this.hashKey(proto, daddr, dport)]!;
-    while (i >= 0) {
+    const idx = this.outIdx, mask = this.idxMask;
+    for (let k = outHash(proto, daddr, dport, saddr, sport) & mask; ; k = (k + 1) & mask) {
+      const v = idx[k]!;
+      if (v === EMPTY) return NIL;
+      const i = v - 1;
       if (this.caddr[i] === daddr && this.cport[i] === dport && this.daddr[i] === saddr &&
-        this.dport[i] === sport && this.proto[i] === proto && !(this.flags[i]! & CONN_F_TEMPLATE)) return i;
-      i = this.next[i]!;
+        this.dport[i] === sport && this.proto[i] === proto) return i;
     }
-    return NIL;
   }
 
   /** Template lookup (ip_vs_ct_in_get): (protocol, snet, 0, vaddr, vport) with TEMPLATE. */
   templateLookup(proto: number, caddr: number, vaddr: number, vport: number): number {
-    let i = this.buckets[this.hashKey(proto, caddr, 0)]!;
-    while (i >= 0) {
-      if (this.caddr[i] === caddr && this.cport[i] === 0 && this.vaddr[i] === vaddr && this.vport[i] === vport &&
-        this.proto[i] === proto && (this.flags[i]! & CONN_F_TEMPLATE)) return i;
-      i = this.next[i]!;
+    return this.findIn(proto, caddr, 0, vaddr, vport, CONN_F_TEMPLATE);
+  }
+
+  private findIn(proto: number, caddr: number, cport: number, vaddr: number, vport: number, tpl: number): number {
+    const idx = this.inIdx, mask = this.idxMask;
+    for (let k = inHash(proto, caddr, cport, vaddr, vport, tpl) & mask; ; k = (k + 1) & mask) {
+      const v = idx[k]!;
+      if (v === EMPTY) return NIL;
+      const i = v - 1;
+      if (this.caddr[i] === caddr && this.cport[i] === cport && this.vaddr[i] === vaddr && this.vport[i] === vport &&
+        this.proto[i] === proto && (this.flags[i]! & CONN_F_TEMPLATE) === tpl) return i;
     }
-    return NIL;
+  }
+
+  // ---- the lookup indexes ----
+
+  private inKeyHash(i: number): number {
+    return inHash(this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.vaddr[i]!, this.vport[i]!, this.flags[i]! & CONN_F_TEMPLATE);
+  }
+
+  private outKeyHash(i: number): number {
+    return outHash(this.proto[i]!, this.caddr[i]!, this.cport[i]!, this.daddr[i]!, this.dport[i]!);
+  }
+
+  private sameKey(out: boolean, a: number, b: number): boolean {
+    if (this.proto[a] !== this.proto[b] || this.caddr[a] !== this.caddr[b] || this.cport[a] !== this.cport[b]) return false;
+    if (out) return this.daddr[a] === this.daddr[b] && this.dport[a] === this.dport[b];
+    return this.vaddr[a] === this.vaddr[b] && this.vport[a] === this.vport[b] &&
+      (this.flags[a]! & CONN_F_TEMPLATE) === (this.flags[b]! & CONN_F_TEMPLATE);
+  }
+
+  /** Index row i under both keys; `newest`: it replaces an entry with the same key. */
+  private indexAdd(i: number, newest: boolean): void {
+    this.indexPut(this.inIdx, i, false, newest);
+    if (!(this.flags[i]! & CONN_F_TEMPLATE)) this.indexPut(this.outIdx, i, true, newest);
+  }
+
+  private indexPut(idx: Int32Array, i: number, out: boolean, newest: boolean): void {
+    const mask = this.idxMask;
+    for (let k = (out ? this.outKeyHash(i) : this.inKeyHash(i)) & mask; ; k = (k + 1) & mask) {
+      const v = idx[k]!;
+      if (v === EMPTY) {
+        idx[k] = i + 1;
+        return;
+      }
+      if (this.sameKey(out, v - 1, i)) {
+        if (newest) idx[k] = i + 1;
+        return;
+      }
+    }
+  }
+
+  /**
+   * Row i (just unlinked) leaves the index. If it was the indexed entry for its key, the
+   * next entry with that key in its chain (the next a chain walk would meet) takes its
+   * place; otherwise the slot is emptied with backward-shift deletion.
+   */
+  private indexRemove(idx: Int32Array, i: number, out: boolean): void {
+    const mask = this.idxMask;
+    let k = (out ? this.outKeyHash(i) : this.inKeyHash(i)) & mask;
+    for (; ; k = (k + 1) & mask) {
+      const v = idx[k]!;
+      if (v === EMPTY) return; // an older duplicate: the index holds a newer entry
+      if (v === i + 1) break;
+    }
+    for (let j = this.buckets[this.hashKey(this.proto[i]!, this.caddr[i]!, this.cport[i]!)]!; j >= 0; j = this.next[j]!) {
+      if ((!out || !(this.flags[j]! & CONN_F_TEMPLATE)) && this.sameKey(out, j, i)) {
+        idx[k] = j + 1;
+        return;
+      }
+    }
+    // Backward-shift deletion (linear probing keeps no tombstones).
+    for (;;) {
+      idx[k] = EMPTY;
+      let m = k;
+      for (;;) {
+        m = (m + 1) & mask;
+        const v = idx[m]!;
+        if (v === EMPTY) return;
+        const home = (out ? this.outKeyHash(v - 1) : this.inKeyHash(v - 1)) & mask;
+        // Move it back unless its home lies cyclically in (k, m].
+        if (k <= m ? home <= k || home > m : home <= k && home > m) {
+          idx[k] = v;
+          k = m;
+          break;
+        }
+      }
+    }
+  }
+
+  private rebuildIndexes(cap: number): void {
+    this.inIdx = new Int32Array(cap);
+    this.outIdx = new Int32Array(cap);
+    this.idxMask = cap - 1;
+    // Chain order is newest first, so the first entry indexed for a key is the newest.
+    this.forEach((i) => this.indexAdd(i, false));
   }
 
   /** Live entries in bucket order, then chain order. */
@@ -331,4 +447,12 @@ export class ConnTable {
     key[k] = ki;
     pos[i] = k;
   }
+}
+
+function inHash(proto: number, caddr: number, cport: number, vaddr: number, vport: number, tpl: number): number {
+  return fmix(mix(mix(mix(proto | (tpl ? 0x100 : 0), caddr), vaddr), (cport << 16) | vport));
+}
+
+function outHash(proto: number, caddr: number, cport: number, daddr: number, dport: number): number {
+  return fmix(mix(mix(mix(proto | 0x200, caddr), daddr), (cport << 16) | dport));
 }
