@@ -184,16 +184,20 @@ function analyseOne(id: number, stories: Story[], book: StoryBook, view: LabView
     break;
   }
   // Packets of the conversation dropped on the way (not the client's own rejection above).
+  let icmpTold = false;
   if (findings.length === 0) {
     for (const s of stories) {
+      if (s.first?.icmp) continue; // an ICMP error is told with the packet it is about
       const d = s.passages.find((p) => p.fate === "dropped" && !(p.host === client && explainDrop(p.dropReason ?? "").rule === "no-socket"));
       if (!d || (d.host !== client && explainDrop(d.dropReason ?? "").rule === "no-socket" && !isSyn(s.first))) continue;
-      findings.push(dropped(conv, s, d));
+      const f = dropped(conv, s, d, stories, fromClient);
+      icmpTold = f.icmpTold;
+      findings.push(f.finding);
       break;
     }
   }
   // ICMP errors the client received about its own packets.
-  for (const s of stories) {
+  for (const s of icmpTold ? [] : stories) {
     const p = atClient(s);
     const q = p && finalPkt(p);
     if (!p || !q?.icmp || q.icmp.type === ICMP_REDIRECT || !q.icmp.quoted) continue;
@@ -259,18 +263,45 @@ function wrongSource(c: { client: string; target: string; director?: string; ser
   return { severity: "failure", kind: "wrong-source", host: sender, sentence };
 }
 
-function dropped(c: { client: string; target: string; server?: string }, s: Story, d: Passage): Finding {
+function dropped(
+  c: { client: string; target: string; server?: string; answered: boolean },
+  s: Story,
+  d: Passage,
+  stories: Story[],
+  fromClient: Story[],
+): { finding: Finding; icmpTold: boolean } {
   const rule = explainDrop(d.dropReason ?? "");
   const first = s.first ? payloadPkt(s.first) : undefined;
   const whose = s.passages[0]!.host === c.client ? "the client's" : `${s.passages[0]!.host}'s`;
   const what = first ? `${whose} ${pktName(first)}` : "a packet";
   const decap = d.notes.some((n) => n.kind === "decap") ? ` after taking it out of the IPIP tunnel` : "";
-  const consequence = isSyn(first) ? "; nothing answered, so the client's connection to " + c.target + " timed out" : "";
+  // The ICMP error the dropping host sent about it: did it reach the client?
+  const icmp = stories.find((x) => x.first?.icmp?.quoted && x.passages[0]!.host === d.host && x.passages[0]!.t >= d.t);
+  let consequence = "";
+  let icmpTold = false;
+  if (icmp) {
+    const lost = icmp.passages.find((p) => p.fate === "dropped");
+    const name = pktName(icmp.first!);
+    if (lost) {
+      const why = explainDrop(lost.dropReason ?? "").plain;
+      const again = first?.tcp ? `, so the client kept resending the same ${first.totalLen}-byte packet` : "";
+      consequence = `; but the ${name} never reached the client: ${lost.host} dropped it because ${why}${again}` +
+        (c.answered ? "" : `${again ? " and" : ", so"} the connection to ${c.target} timed out`) +
+        (icmp.first!.icmp!.type === 3 && icmp.first!.icmp!.code === 4 ? " (a path-MTU black hole)" : "");
+      icmpTold = true;
+    } else if (icmp.passages.some((p) => p.host === c.client && !p.origin && p.fate !== "ignored")) {
+      const after = fromClient.filter((x) => x.passages[0]!.t > icmp.passages[0]!.t && (x.first?.tcp?.dataLen ?? 0) > 0);
+      const biggest = Math.max(0, ...after.map((x) => x.first!.totalLen));
+      consequence = c.answered && biggest > 0
+        ? `; the client took the ${name}, sent the data again in packets of at most ${biggest} bytes, and got its answer`
+        : `; the client got the ${name}`;
+      icmpTold = true;
+    }
+  }
+  if (!consequence && !c.answered) consequence = isSyn(first) ? `; nothing answered, so the client's connection to ${c.target} timed out` : "; the client got no answer";
   return {
-    severity: "failure",
-    kind: "dropped",
-    host: d.host,
-    sentence: `${d.host} dropped ${what}${decap}: ${rule.plain}${consequence}.`,
+    finding: { severity: c.answered ? "warning" : "failure", kind: "dropped", host: d.host, sentence: `${d.host} dropped ${what}${decap}: ${rule.plain}${consequence}.` },
+    icmpTold,
   };
 }
 

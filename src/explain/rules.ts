@@ -50,7 +50,7 @@ const RULES: { re: RegExp; rule: string; plain: (m: RegExpExecArray) => string }
     rule: "arp-failed",
     plain: (m) => `nobody answered the ARP request for the next hop ${m[1]} on ${m[2]}`,
   },
-  { re: /^dropped by iptables (.*)$/, rule: "iptables", plain: (m) => `an iptables rule (${m[1]}) dropped it` },
+  { re: /^dropped by iptables (.*)$/, rule: "iptables", plain: (m) => `the iptables rule ${m[1]} matched it` },
   { re: /^IPVS: (.*)$/, rule: "ipvs", plain: (m) => `IPVS dropped it: ${m[1]}` },
   {
     re: /^ARP request for (\S+) from (\S+) not answered on (\S+) \(arp_ignore\)$/,
