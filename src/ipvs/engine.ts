@@ -615,9 +615,12 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     // start_sync_thread() fills what the request left 0: port IP_VS_SYNC_PORT 8848, ttl 1,
     // group IP_VS_SYNC_GROUP 224.0.0.81, maxlen = the interface MTU less the IPv4 and UDP
     // headers (1500 - 28 = 1472; lvslab NICs have MTU 1500 unless a lab says otherwise).
+    // A requested maxlen is clamped to [1024 for a backup, 1 for a master .. MTU - 28]
+    // (test/golden/kernel/ipvsadm-names.out: a backup asked for 1000 lists 1024).
+    const maxLen = d.maxLen ? Math.min(Math.max(d.maxLen, d.state === "backup" ? 1024 : 1), 1472) : 1472;
     this.daemonList.push({
       ...d,
-      maxLen: d.maxLen || 1472,
+      maxLen,
       group: d.group || 0xe0000051,
       port: d.port || 8848,
       ttl: d.ttl || 1,
