@@ -282,3 +282,18 @@ test("docs/explain.md's --brief outputs of the other labs are what lvslab explai
     assert.equal(text, want, lab);
   }
 });
+
+test("explain: a real server with nothing listening refuses the connection (no 'answered' for a RST)", async () => {
+  // lvs-nat with nginx not started on real_server2.
+  let text = readFileSync(repoPath("labs/lvs-nat.yaml"), "utf8");
+  const rs2 = text.indexOf("  real_server2:");
+  const svc = text.indexOf("    services: [nginx]\n", rs2);
+  text = text.slice(0, svc) + text.slice(svc + "    services: [nginx]\n".length);
+  const r = loadLab(text, "refused.yaml");
+  assert.ok(r.ok);
+  const x = await explainLab(buildLab(r.lab, { setupHost: standardSetup }));
+  assert.deepEqual(failures(x).map((d) => [d.finding.kind, d.finding.host, d.conns]), [["refused", "real_server2", [1, 3, 4, 6]]]);
+  assert.equal(failures(x)[0]!.finding.sentence,
+    "real_server2 has nothing listening on 192.168.1.190:80: it answered the client's SYN with a RST, so the client's connection to 192.168.75.131:80 was refused.");
+  assert.deepEqual(x.conversations.map((c) => c.answered), [false, true, false, false, true, false]);
+});

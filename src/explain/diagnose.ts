@@ -162,7 +162,7 @@ function analyseOne(id: number, stories: Story[], book: StoryBook, view: LabView
   for (const s of stories) {
     const p = atClient(s);
     const q = p && finalPkt(p);
-    if (p && q && !q.icmp && isAnswer(payloadPkt(q)) && p.fate !== "dropped") {
+    if (p && q && !q.icmp && isAnswer(payloadPkt(q)) && p.fate !== "dropped" && !((q.tcp?.flags ?? 0) & TCP_RST)) {
       answered = true;
       if ((q.tcp?.dataLen ?? 0) > 0) repliedData = true;
     }
@@ -272,6 +272,17 @@ function dropped(
 ): { finding: Finding; icmpTold: boolean } {
   const rule = explainDrop(d.dropReason ?? "");
   const first = s.first ? payloadPkt(s.first) : undefined;
+  if (rule.rule === "no-socket" && isSyn(first) && d.host !== c.client) {
+    const at = d.cur ?? d.inPkt;
+    const dst = at ? ipPort(payloadPkt(at).dst, payloadPkt(at).dport) : "that port";
+    return {
+      finding: {
+        severity: "failure", kind: "refused", host: d.host,
+        sentence: `${d.host} has nothing listening on ${dst}: it answered the client's SYN with a RST, so the client's connection to ${c.target} was refused.`,
+      },
+      icmpTold: false,
+    };
+  }
   const whose = s.passages[0]!.host === c.client ? "the client's" : `${s.passages[0]!.host}'s`;
   const what = first ? `${whose} ${pktName(first)}` : "a packet";
   const decap = d.notes.some((n) => n.kind === "decap") ? ` after taking it out of the IPIP tunnel` : "";
