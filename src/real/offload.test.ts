@@ -1,10 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ETH_HLEN, ETHERTYPE_IPV4, IPPROTO_TCP, IPPROTO_UDP, emitEthernet, emitIpv4, emitTcp, emitUdp, ipv4ChecksumOk, parseIp4,
+  ETH_HLEN, ETHERTYPE_IPV4, IPPROTO_TCP, IPPROTO_UDP, emitEthernet, foldChecksum, pseudoHeaderSum, emitIpv4, emitTcp, emitUdp, ipv4ChecksumOk, parseIp4,
   tcpChecksumOk, udpChecksumOk,
 } from "../wire/index.js";
-import { completeChecksum, segmentTcp } from "./offload.js";
+import { completeChecksum, completePartialChecksum, segmentTcp } from "./offload.js";
 
 const SRC = parseIp4("192.168.1.185")!;
 const DST = parseIp4("192.168.75.150")!;
@@ -62,4 +62,32 @@ test("completeChecksum finishes a partial TCP and UDP checksum", () => {
     assert.ok(proto === IPPROTO_TCP ? tcpChecksumOk(l4, SRC, DST) : udpChecksumOk(l4, SRC, DST));
   }
   assert.equal(completeChecksum(new Uint8Array(20)), false);
+});
+
+test("completePartialChecksum finishes only what carries CHECKSUM_PARTIAL's mark", () => {
+  const good = tcpFrame(300, 0x18);
+  const l4len = good.length - ETH_HLEN - 20;
+  const off = ETH_HLEN + 20 + 16;
+  // What tcp_v4_send_check leaves with offload on: ~tcp_v4_check(len, saddr, daddr, 0).
+  const mark = ~foldChecksum(pseudoHeaderSum(SRC, DST, IPPROTO_TCP, l4len)) & 0xffff;
+  const partial = good.slice();
+  partial[off] = mark >> 8;
+  partial[off + 1] = mark & 0xff;
+  assert.equal(completePartialChecksum(partial), true);
+  assert.deepEqual(partial, good);
+  // A complete checksum, or a wrong one without the mark, is left as it is.
+  const same = good.slice();
+  assert.equal(completePartialChecksum(same), false);
+  assert.deepEqual(same, good);
+  const corrupt = good.slice();
+  corrupt[off] ^= 0x40;
+  assert.equal(completePartialChecksum(corrupt), false);
+  assert.equal(corrupt[off], good[off]! ^ 0x40);
+  // A fragment's checksum covers the other fragments too: not touched.
+  const frag = partial.slice();
+  frag.set(good.subarray(0, ETH_HLEN + 20));
+  frag[off] = mark >> 8;
+  frag[off + 1] = mark & 0xff;
+  frag[ETH_HLEN + 6] |= 0x20; // MF
+  assert.equal(completePartialChecksum(frag), false);
 });

@@ -1,7 +1,8 @@
 /**
  * What a NIC's offloads leave undone in frames read from a raw socket, finished in software
  * so the director's stack sees what a wire would carry:
- * - CHECKSUM_PARTIAL (the sender's kernel left the TCP/UDP checksum to the NIC);
+ * - CHECKSUM_PARTIAL (the sender's kernel left the TCP/UDP checksum to the NIC: the field
+ *   holds the folded pseudo-header sum, uncomplemented);
  * - TSO/GSO/GRO super-frames: one TCP segment larger than the MTU, cut back into segments
  *   as tcp_gso_segment() would (sequence numbers, IP ids, flags, fresh checksums).
  */
@@ -45,6 +46,28 @@ export function completeChecksum(frame: Uint8Array): boolean {
   const l4 = ETH_HLEN + ip.ihl;
   const off = ip.proto === IPPROTO_TCP ? 16 : ip.proto === IPPROTO_UDP ? 6 : -1;
   if (off < 0 || ip.end - l4 < off + 2) return false;
+  fillL4Checksum(frame, l4, ip.end, ip.proto, off);
+  return true;
+}
+
+/**
+ * Finish the checksum of a frame that carries CHECKSUM_PARTIAL's mark: the field equals the
+ * folded pseudo-header sum (what tcp_v4_send_check / udp4_hwcsum leave for the NIC, and
+ * what NAT keeps up to date) while the full sum is wrong. Costs a few additions per frame;
+ * only such candidates are summed in full. Fragments are left alone (their L4 sum spans
+ * the other fragments). True when the frame was changed.
+ */
+export function completePartialChecksum(frame: Uint8Array): boolean {
+  const ip = ipv4Of(frame);
+  if (!ip || (ip.proto !== IPPROTO_TCP && ip.proto !== IPPROTO_UDP)) return false;
+  if ((((frame[ETH_HLEN + 6]! << 8) | frame[ETH_HLEN + 7]!) & 0x3fff) !== 0) return false;
+  const l4 = ETH_HLEN + ip.ihl;
+  const off = ip.proto === IPPROTO_TCP ? 16 : 6;
+  if (ip.end - l4 < off + 2) return false;
+  const field = (frame[l4 + off]! << 8) | frame[l4 + off + 1]!;
+  const pseudo = pseudoHeaderSum(readIp4(frame, ETH_HLEN + 12), readIp4(frame, ETH_HLEN + 16), ip.proto, ip.end - l4);
+  if (field !== (~foldChecksum(pseudo) & 0xffff)) return false;
+  if (foldChecksum(onesSum(frame, l4, ip.end, pseudo)) === 0) return false; // a full sum that happens to match
   fillL4Checksum(frame, l4, ip.end, ip.proto, off);
   return true;
 }

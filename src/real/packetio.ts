@@ -6,12 +6,11 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { BRIDGE_PY } from "./packetio_bridge.js";
-import { completeChecksum } from "./offload.js";
+import { completePartialChecksum } from "./offload.js";
 
 /** Bytes queued towards the bridge before frames are dropped. */
 const TX_BACKLOG_MAX = 8 << 20;
 const CONTROL_PORT = 255;
-const FLAG_CSUM_PARTIAL = 1;
 const FLAG_TRUNCATED = 2;
 
 export interface PacketIoStats {
@@ -160,7 +159,7 @@ export function openPacketIo(ifaces: readonly string[], opts: PacketIoOptions = 
         stats.rxTruncated[port]!++;
         continue;
       }
-      if (flags & FLAG_CSUM_PARTIAL && completeChecksum(frame)) stats.rxCsumFixed[port]!++;
+      if (completePartialChecksum(frame)) stats.rxCsumFixed[port]!++;
       frames++;
       io.onFrame(port, frame);
     }

@@ -9,9 +9,13 @@
  * is bound, {"error":"..."} before exiting on a failure, and the counters in answer to a
  * "stats" record on stdin.
  *
- * Flags: bit 0 = the kernel left the L4 checksum partial (TP_STATUS_CSUMNOTREADY: a
- * locally generated packet on an interface with checksum offload), bit 1 = the frame was
- * truncated to the buffer (a GRO super-frame); the director completes the checksum.
+ * Flags: bit 1 = the frame was longer than 64 KiB and is truncated (the director drops it).
+ * Partial checksums (offloads on) are recognised and finished by the director (offload.ts).
+ *
+ * Per frame the bridge makes one recv() and one send(): with PACKET_IGNORE_OUTGOING (Linux
+ * 4.20+) the kernel keeps our own transmissions away, so no source address is asked for
+ * (Python resolves it to an interface name with an extra ioctl per frame); older kernels
+ * get recvfrom() and the PACKET_OUTGOING test.
  *
  * One epoll loop, every descriptor non-blocking: reading the sockets never waits behind
  * a write to Node, and sending never waits behind reading. Both directions have bounded
@@ -23,19 +27,18 @@ import errno, json, os, select, signal, socket, struct, sys
 
 ETH_P_ALL = 3
 SOL_PACKET = 263
-PACKET_AUXDATA = 8
 PACKET_IGNORE_OUTGOING = 23
 PACKET_OUTGOING = 4
-TP_STATUS_CSUMNOTREADY = 8
 OUT_MAX = 8 << 20      # bytes waiting for Node before frames are dropped
 TXQ_MAX = 1024         # frames waiting for a busy socket before frames are dropped
 BATCH = 256            # frames read from one socket per select round
 SNAP = 65535
+RECV_MAX = SNAP + 1    # one byte more than a record can carry: longer frames are flagged
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)  # the director decides when to stop
 names = sys.argv[1:]
 stats = {"rx": [0] * len(names), "tx": [0] * len(names), "rx_dropped": [0] * len(names),
-         "tx_dropped": [0] * len(names), "rx_csum_partial": [0] * len(names), "rx_truncated": [0] * len(names)}
+         "tx_dropped": [0] * len(names), "rx_truncated": [0] * len(names)}
 out = bytearray()
 
 def emit(port, flags, data):
@@ -53,6 +56,7 @@ def flush_blocking():
         pass
 
 socks = []
+ignore_outgoing = True
 try:
     for name in names:
         # Protocol 0 until bound: the socket sees nothing from other interfaces meanwhile.
@@ -60,8 +64,7 @@ try:
         try:
             s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         except OSError:
-            pass  # Linux < 4.20: PACKET_OUTGOING is filtered below
-        s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
+            ignore_outgoing = False  # Linux < 4.20: PACKET_OUTGOING is filtered when reading
         for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):
             try:
                 s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
@@ -80,12 +83,8 @@ os.set_blocking(1, False)
 txq = [[] for _ in socks]
 inbuf = b""
 control({"ready": names})
-AUX_SIZE = 20  # struct tpacket_auxdata
-CMSG = socket.CMSG_SPACE(AUX_SIZE)
-MSG_TRUNC = socket.MSG_TRUNC
-STATUS_BYTE = 0 if sys.byteorder == "little" else 3  # tp_status, a u32 in host order
 pack_hdr = struct.Struct(">BBH").pack
-rx, rx_dropped, rx_partial, rx_trunc = stats["rx"], stats["rx_dropped"], stats["rx_csum_partial"], stats["rx_truncated"]
+rx, rx_dropped, rx_trunc = stats["rx"], stats["rx_dropped"], stats["rx_truncated"]
 tx, tx_dropped = stats["tx"], stats["tx_dropped"]
 
 # Level-triggered epoll: stdin and the sockets for reading; a socket for writing only while
@@ -168,25 +167,26 @@ def read_stdin():
     return True
 
 def read_sock(i):
-    recvmsg = socks[i].recvmsg
+    s = socks[i]
+    recv = s.recv
+    recvfrom = s.recvfrom
     for _ in range(BATCH):
         try:
-            data, anc, flags, addr = recvmsg(SNAP, CMSG)
+            if ignore_outgoing:
+                data = recv(RECV_MAX)
+            else:
+                data, addr = recvfrom(RECV_MAX)
+                if addr[2] == PACKET_OUTGOING:
+                    continue
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             return  # the interface went down; it comes back by itself
-        if addr[2] == PACKET_OUTGOING:
-            continue
         f = 0
-        if anc:
-            level, typ, cdata = anc[0]
-            if level == SOL_PACKET and typ == PACKET_AUXDATA and cdata[STATUS_BYTE] & TP_STATUS_CSUMNOTREADY:
-                f = 1
-                rx_partial[i] += 1
-        if flags & MSG_TRUNC:
-            f |= 2
+        if len(data) > SNAP:
+            f = 2
             rx_trunc[i] += 1
+            data = data[:SNAP]
         if len(out) >= OUT_MAX:
             rx_dropped[i] += 1
             continue

@@ -204,7 +204,7 @@ function dropsTool(world: World, io: PacketIo): Tool {
     out += "\nbridge: iface rx tx rx_dropped tx_dropped rx_csum_partial rx_truncated\n";
     io.ifaces.forEach((name, i) => {
       const col = (k: string): number => b?.[k]?.[i] ?? 0;
-      out += `bridge: ${name} ${col("rx")} ${col("tx")} ${col("rx_dropped")} ${col("tx_dropped") + (io.stats.txDropped[i] ?? 0)} ${col("rx_csum_partial")} ${col("rx_truncated")}\n`;
+      out += `bridge: ${name} ${col("rx")} ${col("tx")} ${col("rx_dropped")} ${col("tx_dropped") + (io.stats.txDropped[i] ?? 0)} ${io.stats.rxCsumFixed[i] ?? 0} ${col("rx_truncated")}\n`;
     });
     ctx.io.stdout(out);
     return 0;
