@@ -297,7 +297,9 @@ test("lvs-fullnat lab: both addresses rewritten on each side, the real servers l
   assert.equal(log,
     `${LIP} - - [24/Nov/2026:00:58:01 +0000] "GET / HTTP/1.1" 200 20 "-" "curl/7.88.1"\n` +
     // port 8080: listen ... proxy_protocol, with $proxy_protocol_addr first in its log_format
-    `${CIP} - - [24/Nov/2026:00:58:03 +0000] "GET / HTTP/1.1" 200 20 "-" "curl/7.88.1" via ${LIP}\n`);
+    `${CIP} - - [24/Nov/2026:00:58:03 +0000] "GET / HTTP/1.1" 200 20 "-" "curl/7.88.1" via ${LIP}\n` +
+    // port 8081: the director wrote the header (DPVS --proxy-protocol v2), curl knew nothing
+    `${CIP}:45880 - [24/Nov/2026:00:58:05 +0000] "GET / HTTP/1.1" 200 via ${LIP}:5001\n`);
   // The director's inside capture never shows the client, the outside one never the inside.
   assert.match(transcript, /IP 192\.168\.1\.200\.5002 > 192\.168\.1\.185\.80: Flags \[S\], seq \d+, win 64240, options \[exp-c406,mss 1460,sackOK,(nop,){11}wscale 7\], length 0/);
   assert.match(transcript, /IP 192\.168\.75\.131\.80 > 192\.168\.75\.150\.50182: Flags \[S\.\], seq \d+, ack \d+, win 64240, options \[mss 1452,nop,nop,sackOK,nop,wscale 7\], length 0/);
@@ -315,4 +317,80 @@ test("lvs-fullnat-toa lab: getpeername() gives the client with the toa module an
   assert.equal(rs1.tcp.toaStats.syn_recv_sock_toa, 1);
   assert.ok(rs1.dmesg.some((l) => l.endsWith("TOA: toa loaded")));
   assert.equal(lab.hosts.get("real_server2")!.tcp.toaStats.syn_recv_sock_toa, 0, "the option came, but nobody looked");
+});
+
+// ---- PROXY protocol written by the director (DPVS --proxy-protocol) -----------------------------
+
+test("FullNAT with --proxy-protocol v2: the header in front of the first data, seq shifted, no TOA, retransmission safe", () => {
+  const { e } = newEngine({}, [VIP, LIP]);
+  assert.equal(e.addService({ ...svcSpec(KEY, "rr"), proxyProtocol: 2 }), undefined);
+  e.addDest(KEY, destSpec(RIP, 80, { fwd: FwdMethod.FullNat }));
+  e.addLaddr(KEY, ip(LIP));
+  const cseq = 1000;
+  const syn = tcpOf(sent(e.localIn(buildTcpPacket({ src: CIP, dst: VIP, sport: 50182, dport: 80, flags: "S", seq: cseq, options: LINUX_SYN_OPTS }), CTX)));
+  assert.ok(!syn.seg.options.some((o) => o.kind === "toa"), "PROXY protocol instead of TOA");
+  const isn = syn.seg.seq;
+  const rseq = 5000;
+  sent(e.localIn(buildTcpPacket({ src: RIP, dst: LIP, sport: 80, dport: 5001, flags: "S.", seq: rseq, ack: isn + 1, options: "mss 1460" }), { inIf: "eth0", fwmark: 0 }));
+  const inb = (flags: string, seq: number, ack: number, payload?: string) =>
+    e.localIn(buildTcpPacket({ src: CIP, dst: VIP, sport: 50182, dport: 80, flags, seq, ack, payload }), CTX);
+  // The pure ACK of the handshake passes untouched (no header in a segment without data).
+  const ack = tcpOf(sent(inb(".", cseq + 1, rseq + 1)));
+  assert.equal(ack.seg.payload.length, 0);
+  assert.equal(ack.seg.seq, isn + 1);
+  // The request: 28 bytes of v2 header in front, at the segment's old place.
+  const req = "GET / HTTP/1.1\r\n\r\n";
+  const v = inb("P.", cseq + 1, rseq + 1, req);
+  const first = tcpOf(sent(v));
+  assert.equal(first.seg.seq, isn + 1);
+  assert.equal(first.seg.payload.length, 28 + req.length);
+  assert.equal(hex(first.seg.payload.subarray(0, 28), ""),
+    "0d0a0d0a000d0a515549540a" + "2111000c" + "c0a84b96" + "c0a84b83" + "c406" + "0050");
+  assert.match(v.action === "stolen" ? v.out[0]!.note ?? "" : "", /PROXY protocol v2 header \(28 bytes: client 192\.168\.75\.150:50182\) put in front of the client's first data, later sequence numbers shifted by 28/);
+  assert.equal(e.fnatStats.ppInserted, 1);
+  // A retransmission of that segment gets no second header and lands behind the first one.
+  const again = tcpOf(sent(inb("P.", cseq + 1, rseq + 1, req)));
+  assert.equal(again.seg.payload.length, req.length);
+  assert.equal(again.seg.seq, isn + 1 + 28);
+  // The server acknowledges header + request; the client sees only its own bytes acked.
+  const back = tcpOf(sent(e.localIn(buildTcpPacket({ src: RIP, dst: LIP, sport: 80, dport: 5001, flags: ".", seq: rseq + 1, ack: isn + 1 + 28 + req.length }), { inIf: "eth0", fwmark: 0 })));
+  assert.equal(back.seg.ack, cseq + 1 + req.length);
+  // Later data follows at +delta+28.
+  const next = tcpOf(sent(inb("P.", cseq + 1 + req.length, rseq + 1, "x")));
+  assert.equal(next.seg.seq, isn + 1 + 28 + req.length);
+});
+
+test("FullNAT with --proxy-protocol v1: a full-size first segment gets the header in a segment of its own", () => {
+  const { e } = newEngine({}, [VIP, LIP]);
+  e.addService({ ...svcSpec(KEY, "rr"), proxyProtocol: 1 });
+  e.addDest(KEY, destSpec(RIP, 80, { fwd: FwdMethod.FullNat }));
+  e.addLaddr(KEY, ip(LIP));
+  const isn = tcpOf(sent(e.localIn(buildTcpPacket({ src: CIP, dst: VIP, sport: 40000, dport: 80, flags: "S", seq: 7 }), CTX))).seg.seq;
+  sent(e.localIn(buildTcpPacket({ src: RIP, dst: LIP, sport: 80, dport: 5001, flags: "S.", seq: 1, ack: isn + 1 }), { inIf: "eth0", fwmark: 0 }));
+  const big = "A".repeat(1460);
+  const v = e.localIn(buildTcpPacket({ src: CIP, dst: VIP, sport: 40000, dport: 80, flags: "P.", seq: 8, ack: 2, payload: big }), CTX);
+  assert.equal(v.action, "stolen");
+  const out = v.action === "stolen" ? v.out : [];
+  assert.equal(out.length, 2);
+  const hdr = tcpOf(out[0]!.packet), data = tcpOf(out[1]!.packet);
+  const line = "PROXY TCP4 192.168.75.150 192.168.75.131 40000 80\r\n";
+  assert.equal(new TextDecoder().decode(hdr.seg.payload), line);
+  assert.equal(hdr.seg.seq, isn + 1);
+  assert.equal(data.seg.seq, isn + 1 + line.length);
+  assert.equal(data.seg.payload.length, 1460);
+  assert.equal(`${hdr.src}.${hdr.seg.srcPort} > ${hdr.dst}.${hdr.seg.dstPort}`, `${LIP}.5001 > ${RIP}.80`);
+  assert.equal(e.fnatStats.ppStandalone, 1);
+});
+
+test("ipvsadm --proxy-protocol: listed as DPVS lists it, saved, and checked", async () => {
+  const { e } = newEngine({}, [VIP]);
+  assert.deepEqual(await ipvsadm(e, "ipvsadm -A -t 192.168.75.131:80 -s rr --proxy-protocol V2"), { code: 0, out: "", err: "" });
+  assert.match((await ipvsadm(e, "ipvsadm -L -n")).out, /\nTCP  192\.168\.75\.131:80 rr ppv2\n/);
+  assert.equal((await ipvsadm(e, "ipvsadm -S -n")).out, "-A -t 192.168.75.131:80 -s rr --proxy-protocol v2\n");
+  assert.deepEqual(await ipvsadm(e, "ipvsadm -E -t 192.168.75.131:80 -s rr --proxy-protocol disable"), { code: 0, out: "", err: "" });
+  assert.equal((await ipvsadm(e, "ipvsadm -S -n")).out, "-A -t 192.168.75.131:80 -s rr\n");
+  assert.deepEqual(await ipvsadm(e, "ipvsadm -A -t 192.168.75.131:81 --proxy-protocol v3"),
+    { code: 2, out: "", err: "invalid proxy-protocol `v3' specified (v1, v2 or disable)\n" });
+  assert.deepEqual(await ipvsadm(e, "ipvsadm -a -t 192.168.75.131:80 -r 192.168.1.185 --fullnat --proxy-protocol v1"),
+    { code: 2, out: "", err: "Illegal 'proxy-protocol' option with the 'add-server' command\n" });
 });

@@ -53,6 +53,11 @@ export interface ServiceSpec {
   readonly netmask: Ip4;
   /** Persistence engine name ("" for none). */
   readonly pe: string;
+  /**
+   * lvslab extension (DPVS `--proxy-protocol`): the PROXY protocol version a FullNAT
+   * director puts in front of each TCP connection's first data (0 or absent: none).
+   */
+  readonly proxyProtocol?: 0 | 1 | 2;
 }
 
 export type TunType = "ipip" | "gue" | "gre";

@@ -156,6 +156,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   /** FullNAT (lvslab extension): per-connection laddr/lport/seq state and the out-side index. */
   private readonly fnat = new FnatTable();
   private readonly laddrPools = new Map<Service, LaddrPool>();
+  /** DPVS's per-service `--proxy-protocol` (FullNAT only). */
+  private readonly proxyProto = new Map<Service, 1 | 2>();
   /** FullNAT counters (Alibaba's FULLNAT_ADD_TOA_* and friends). */
   readonly fnatStats = newFnatStats();
   private readonly fnatKnobs: FnatKnobs = { timestampRemove: true, toaEntry: true, connReused: true, mssAdjust: true, mtu: 1500 };
@@ -243,6 +245,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     if (pe) return pe;
     const svc = new Service(spec.key, spec.scheduler, spec.flags, spec.timeout, spec.netmask, spec.pe);
     svc.sched = t.init(svc, this.schedEnv);
+    if (spec.proxyProtocol) this.proxyProto.set(svc, spec.proxyProtocol);
     this.svcs.add(svc);
     this.startEstimation();
     return undefined;
@@ -262,6 +265,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     svc.timeout = spec.timeout;
     svc.netmask = spec.netmask >>> 0;
     svc.pe = spec.pe;
+    if (spec.proxyProtocol) this.proxyProto.set(svc, spec.proxyProtocol);
+    else this.proxyProto.delete(svc);
     if (changed) {
       svc.schedName = spec.scheduler;
       svc.sched = t.init(svc, this.schedEnv);
@@ -284,6 +289,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       for (const la of pool.list) this.fnat.delLocal(la.addr);
       this.laddrPools.delete(svc);
     }
+    this.proxyProto.delete(svc);
     // __ip_vs_del_service: dests go to the trash without scheduler callbacks.
     for (const d of svc.dests.splice(0)) this.trashDest(d);
     this.svcs.remove(svc);
@@ -512,7 +518,10 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const la = pool ? FnatTable.next(pool) : undefined;
     const r = this.lport;
     const fc = la !== undefined && r.max >= r.min ? this.fnat.bind(this.tab, cp, la, r) : undefined;
-    if (fc !== undefined) return true;
+    if (fc !== undefined) {
+      if (this.tab.proto[cp] === IPPROTO_TCP) fc.pp = this.proxyProto.get(svc) ?? 0;
+      return true;
+    }
     this.fnatStats.noLocalPort++;
     this.rlLog("IPVS: bind local address: no port available");
     this.tab.unhash(cp);
@@ -558,12 +567,18 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
 
   services(): ServiceEntry[] {
     this.catchUp();
-    return this.svcs.all().map((s) => s.entry());
+    return this.svcs.all().map((s) => this.entryOf(s));
   }
 
   service(key: ServiceKey): ServiceEntry | undefined {
     this.catchUp();
-    return this.svcs.lookup(key)?.entry();
+    const s = this.svcs.lookup(key);
+    return s && this.entryOf(s);
+  }
+
+  private entryOf(s: Service): ServiceEntry {
+    const pp = this.proxyProto.get(s);
+    return pp ? { ...s.entry(), proxyProtocol: pp } : s.entry();
   }
 
   /** The internal service objects in kernel order (for /proc rendering). */
@@ -1148,12 +1163,17 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const r = fnatIn(b, xc, fc, st === TCP_S_SYN_RECV || st === TCP_S_SYN_SENT, () => this.ports.random(), this.fnatKnobs, this.fnatStats);
     const chose = xc.sched ? `${xc.sched} chose ${ipPort(xc.daddr, xc.dport)}, local address ${ipPort(fc.laddr.addr, fc.lport)}; ` : "";
     const la = fc.laddr.addr, lport = fc.lport;
+    const before = r.before ? [{
+      packet: r.before,
+      note: `FullNAT: PROXY protocol v${r.pp?.version} header (${r.pp?.length} bytes) sent on its own to ${ipPort(xc.daddr, xc.dport)}: with it the client's first segment would exceed the MTU`,
+    }] : [];
     return {
       action: "stolen",
-      out: [{
+      out: [...before, {
         packet: r.packet,
         get note(): string {
           let s = `${chose}FullNAT ${ipPort(xc.caddr, xc.cport)} -> ${ipPort(xc.vaddr, xc.vport)} becomes ${ipPort(la, lport)} -> ${ipPort(xc.daddr, xc.dport)}`;
+          if (r.pp) s += `; PROXY protocol v${r.pp.version} header (${r.pp.length} bytes: client ${ipPort(xc.caddr, xc.cport)}) ${r.pp.how === "inline" ? "put in front of the client's first data" : "sent just before"}, later sequence numbers shifted by ${r.pp.length}`;
           if (r.tsRemoved) s += "; TCP timestamps replaced by NOPs";
           if (r.toa === "syn" || r.toa === "ack") s += `; TOA ${ipPort(xc.caddr, xc.cport)} inserted (kind 254, 8 bytes) into the ${r.toa === "syn" ? "SYN" : "ACK the real server's toa module reads"}`;
           else if (r.toa === "head-full") s += "; no TOA: the TCP header has no 8 bytes of option space left";

@@ -37,6 +37,8 @@ export interface FnatConn {
   delta: number;
   /** The real server's ISN + 1, from its SYN-ACK (0 before). */
   fdataSeq: number;
+  /** PROXY protocol version to insert before the first data (DPVS), 0 for none (TOA instead). */
+  pp: 0 | 1 | 2;
 }
 
 export interface LaddrPool {
@@ -114,7 +116,7 @@ export class FnatTable {
         la.portConflict++;
         continue;
       }
-      const fc: FnatConn = { laddr: la, lport, initSeq: 0, delta: 0, fdataSeq: 0 };
+      const fc: FnatConn = { laddr: la, lport, initSeq: 0, delta: 0, fdataSeq: 0, pp: 0 };
       this.byRow.set(row, fc);
       if (bucket) bucket.push(row);
       else this.out.set(k, [row]);

@@ -18,8 +18,18 @@
  * caddr:cport; tcp_fnat_out_handler lowers a SYN-ACK's MSS by 8 (room for TOA), subtracts
  * delta from the ack and every SACK block, and records the server's ISN + 1.
  * Neither direction decrements the TTL (Alibaba's xmit does not).
+ *
+ * With a service's PROXY protocol (DPVS `--proxy-protocol v1|v2`, tcp_in_add_proxy_proto)
+ * there is no TOA: the header (client -> VIP addresses and ports) goes in front of the
+ * payload of the client's first data segment — recognised by its ack (the server's ISN + 1)
+ * and its seq (the client's ISN + 1), pure ACKs skipped — whose seq is lowered by the
+ * header's length while delta grows by it, so everything after (retransmissions of that
+ * segment included) lands behind the header and the server's acks map back. When the
+ * header would push the segment over the MTU it travels alone just before it
+ * (proxy_proto_send_standalone).
  */
 import type { Ip4 } from "../api.js";
+import { emitProxyV1, emitProxyV2 } from "../../wire/proxy.js";
 import type { FnatConn } from "../laddr.js";
 import {
   IPPROTO_TCP, IPPROTO_UDP, ip4FillChecksum, ip4SetDst, ip4SetSrc, onesSum, pseudoHeaderSum, foldChecksum,
@@ -34,10 +44,13 @@ export interface FnatStats {
   toaFailProto: number;
   noLocalPort: number;
   connReused: number;
+  /** PROXY protocol headers put in front of a first segment / sent on their own. */
+  ppInserted: number;
+  ppStandalone: number;
 }
 
 export function newFnatStats(): FnatStats {
-  return { toaOk: 0, toaFailLen: 0, toaHeadFull: 0, toaFailProto: 0, noLocalPort: 0, connReused: 0 };
+  return { toaOk: 0, toaFailLen: 0, toaHeadFull: 0, toaFailProto: 0, noLocalPort: 0, connReused: 0, ppInserted: 0, ppStandalone: 0 };
 }
 
 export interface FnatKnobs {
@@ -64,6 +77,10 @@ export interface FnatInResult {
   /** "syn" / "ack": TOA inserted; "head-full" / "too-long": wanted but skipped. */
   toa?: "syn" | "ack" | "head-full" | "too-long";
   tsRemoved: boolean;
+  /** A PROXY protocol header went in front of the data ("inline") or ahead in `before`. */
+  pp?: { version: 1 | 2; length: number; how: "inline" | "standalone" };
+  /** A segment to send just before `packet` (a standalone PROXY protocol header). */
+  before?: Uint8Array;
 }
 
 const rd32 = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
@@ -136,6 +153,54 @@ function addToa(b: Uint8Array, ihl: number, tot: number, c: FnatEnds, knobs: Fna
   return n;
 }
 
+/**
+ * proxy_proto_insert: the header in front of the payload (seq lowered by its length), or, when
+ * that would exceed the MTU, a segment of its own ahead of this one (`res.before`). Either
+ * way delta grows by the header's length.
+ */
+function addProxyHeader(b: Uint8Array, ihl: number, tot: number, c: FnatEnds, fc: FnatConn, knobs: FnatKnobs,
+  st: FnatStats, res: FnatInResult): Uint8Array {
+  const hdr = fc.pp === 2 ? emitProxyV2(c.caddr, c.vaddr, c.cport, c.vport) : emitProxyV1(c.caddr, c.vaddr, c.cport, c.vport);
+  const t = ihl;
+  const doff = (b[t + 12]! >> 4) << 2;
+  const seq = rd32(b, t + 4);
+  if (tot + hdr.length > knobs.mtu) {
+    // A bare ACK (PSH as the segment had it) carrying the header, in the connection's
+    // numbering before the shift; the segment itself then moves behind it.
+    const n = new Uint8Array(ihl + 20 + hdr.length);
+    n.set(b.subarray(0, ihl), 0);
+    n.set(b.subarray(t, t + 16), ihl);
+    n[t + 12] = 5 << 4;
+    n[t + 13] = 0x10 | (b[t + 13]! & 0x08);
+    n[t + 18] = 0;
+    n[t + 19] = 0;
+    n.set(hdr, ihl + 20);
+    wr16(n, 2, n.length);
+    wr32(n, t + 4, (seq + fc.delta) >>> 0);
+    wr16(n, ihl, fc.lport);
+    wr16(n, ihl + 2, c.dport);
+    ip4SetSrc(n, fc.laddr.addr);
+    ip4SetDst(n, c.daddr);
+    ip4FillChecksum(n);
+    fillL4Checksum(n, ihl, n.length, IPPROTO_TCP, fc.laddr.addr, c.daddr);
+    res.before = n;
+    fc.delta = (fc.delta + hdr.length) >>> 0;
+    st.ppStandalone++;
+    res.pp = { version: fc.pp as 1 | 2, length: hdr.length, how: "standalone" };
+    return b;
+  }
+  const n = new Uint8Array(tot + hdr.length);
+  n.set(b.subarray(0, t + doff), 0);
+  n.set(hdr, t + doff);
+  n.set(b.subarray(t + doff, tot), t + doff + hdr.length);
+  wr16(n, 2, tot + hdr.length);
+  wr32(n, t + 4, (seq - hdr.length) >>> 0);
+  fc.delta = (fc.delta + hdr.length) >>> 0;
+  st.ppInserted++;
+  res.pp = { version: fc.pp as 1 | 2, length: hdr.length, how: "inline" };
+  return n;
+}
+
 function fillL4Checksum(b: Uint8Array, ihl: number, tot: number, proto: number, src: Ip4, dst: Ip4): void {
   const off = proto === IPPROTO_TCP ? ihl + 16 : ihl + 6;
   if (proto === IPPROTO_UDP && b[off] === 0 && b[off + 1] === 0) return; // UDP without checksum
@@ -175,15 +240,18 @@ export function fnatIn(b: Uint8Array, c: FnatEnds, fc: FnatConn, synState: boole
           if (reused) st.connReused++;
         }
       }
-      const r = addToa(pkt, ihl, tot, c, knobs, st);
+      const r = fc.pp ? undefined : addToa(pkt, ihl, tot, c, knobs, st);
       if (typeof r === "string") res.toa = r;
-      else {
+      else if (r) {
         pkt = r;
         res.toa = "syn";
       }
     }
     flags = pkt[t + 13]!;
-    if (knobs.toaEntry && !(flags & (TCP_SYN | TCP_RST | TCP_FIN)) && rd32(pkt, t + 8) === fc.fdataSeq) {
+    if (fc.pp && !(flags & (TCP_SYN | TCP_RST)) && rd32(pkt, t + 8) === fc.fdataSeq &&
+      rd32(pkt, t + 4) === ((fc.initSeq - fc.delta + 1) >>> 0) && tot > ihl + ((pkt[t + 12]! >> 4) << 2)) {
+      pkt = addProxyHeader(pkt, ihl, tot, c, fc, knobs, st, res);
+    } else if (!fc.pp && knobs.toaEntry && !(flags & (TCP_SYN | TCP_RST | TCP_FIN)) && rd32(pkt, t + 8) === fc.fdataSeq) {
       const len = (pkt[2]! << 8) | pkt[3]!;
       const r = addToa(pkt, ihl, len, c, knobs, st);
       if (typeof r === "string") res.toa = r;

@@ -281,6 +281,7 @@ export function formatService(se: ServiceEntry, f: ListFormat, resolver: NameRes
     if (se.pe) out += ` --pe ${se.pe}`;
     if (se.flags & SVC_F_ONEPACKET) out += " -o";
     if (se.flags & SCHED_BITS) out += ` -b ${schedFlagsText(se.scheduler, se.flags)}`;
+    if (se.proxyProtocol) out += ` --proxy-protocol v${se.proxyProtocol}`; // lvslab extension (DPVS)
   } else if (f.stats) {
     const s = se.stats;
     out = padL(svc, 33) + [s.conns, s.inpkts, s.outpkts, s.inbytes, s.outbytes].map((n) => largenum(n, ex)).join("");
@@ -296,6 +297,7 @@ export function formatService(se: ServiceEntry, f: ListFormat, resolver: NameRes
       if (se.pe) out += ` pe ${se.pe}`;
     }
     if (se.flags & SVC_F_ONEPACKET) out += " ops";
+    if (se.proxyProtocol) out += ` ppv${se.proxyProtocol}`; // DPVS's listing of --proxy-protocol
   }
   out += "\n";
 

@@ -64,16 +64,16 @@ const enum O {
   Numeric, Connection, Service, Scheduler, Persistent, Netmask, Server, Forward, Weight, UThreshold,
   LThreshold, Mcast, Timeout, Daemon, Stats, Rate, Thresholds, PersistentConn, NoSort, SyncId, Exact,
   OnePacket, Pe, SchedFlags, McastGroup, McastPort, McastTtl, SyncMaxlen, TunInfo, TunType, TunPort,
-  TunNocsum, TunCsum, TunRemcsum, Laddr,
+  TunNocsum, TunCsum, TunRemcsum, Laddr, ProxyProtocol,
 }
-const NUMBER_OF_OPT = 35;
+const NUMBER_OF_OPT = 36;
 
 const OPT_NAMES = [
   "numeric", "connection", "service-address", "scheduler", "persistent", "netmask", "real-server",
   "forwarding-method", "weight", "u-threshold", "l-threshold", "mcast-interface", "timeout", "daemon",
   "stats", "rate", "thresholds", "persistent-conn", "nosort", "syncid", "exact", "ops", "pe",
   "sched-flags", "mcast-group", "mcast-port", "mcast-ttl", "sync-maxlen", "tun-info", "tun-type",
-  "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum", "local-address",
+  "tun-port", "tun-nocsum", "tun-csum", "tun-remcsum", "local-address", "proxy-protocol",
 ];
 
 /**
@@ -81,24 +81,24 @@ const OPT_NAMES = [
  * '1' at most one of the '1's, ' ' optional. Columns in OPT_NAMES order.
  */
 const LEGALITY: readonly string[] = [
-  /* add-service    */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx",
-  /* edit-service   */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx",
-  /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* list           */ " 11xxxxxxxxx11       xxxxxxx xxxxxx",
-  /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     x",
-  /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     x",
-  /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* start-daemon   */ "xxxxxxxxxxx xxxxxxx xxxx    xxxxxxx",
-  /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx",
-  /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-  /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* add-service    */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx ",
+  /* edit-service   */ "xx+   xxxxxxxxxxxxxxx   xxxxxxxxxxx ",
+  /* delete-service */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* flush          */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* list           */ " 11xxxxxxxxx11       xxxxxxx xxxxxxx",
+  /* add-server     */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     xx",
+  /* delete-server  */ "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* edit-server    */ "xx+xxx+    xxxxxxxxxxxxxxxxxx     xx",
+  /* set            */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* start-daemon   */ "xxxxxxxxxxx xxxxxxx xxxx    xxxxxxxx",
+  /* stop-daemon    */ "xxxxxxxxxxxxxxxxxxx xxxxxxxxxxxxxxxx",
+  /* restore        */ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* save           */ " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* zero           */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
   // lvslab extension rows (Alibaba's ipvsadm: add/del need the service and -z; get may name a service)
-  /* add-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
-  /* del-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+",
-  /* get-laddr      */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+  /* add-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+x",
+  /* del-laddr      */ "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+x",
+  /* get-laddr      */ "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 ];
 
 const TUN_NAMES = ["ipip", "gue", "gre"] as const;
@@ -174,6 +174,8 @@ const OPTIONS: readonly PoptOption[] = [
   { long: "del-laddr", kind: "none", val: "Q" },
   { long: "get-laddr", kind: "none", val: "G" },
   { long: "laddr", short: "z", kind: "string", val: "z" },
+  // DPVS's service option (long only there too): PROXY protocol inserted by the director.
+  { long: "proxy-protocol", kind: "string", val: "proxy-protocol" },
 ];
 
 const MAX_TIMEOUT = 86400 * 31;
@@ -194,6 +196,8 @@ interface ParsedAddr {
 }
 
 interface SvcEntry extends ParsedAddr {
+  /** --proxy-protocol (DPVS extension): 0 disable, 1, 2. */
+  pp: 0 | 1 | 2;
   protocol: number;
   fwmark: number;
   sched: string;
@@ -404,6 +408,16 @@ export class Ipvsadm {
           setOption(O.Forward);
           ce.dest.fwd = FwdMethod.FullNat;
           break;
+        case "proxy-protocol": {
+          setOption(O.ProxyProtocol);
+          // DPVS's proxy_protocol_type, without its -insecure variants (not modelled).
+          const v = a.toLowerCase();
+          if (v === "v1") ce.svc.pp = 1;
+          else if (v === "v2") ce.svc.pp = 2;
+          else if (v === "disable") ce.svc.pp = 0;
+          else this.fail(2, `invalid proxy-protocol \`${a}' specified (v1, v2 or disable)`);
+          break;
+        }
         case "z": {
           setOption(O.Laddr);
           // Alibaba's ipvsadm parses -z with parse_service: an address, a port is ignored.
@@ -720,7 +734,7 @@ export class Ipvsadm {
     const ce: CommandEntry = {
       cmd: Cmd.None,
       laddr: 0,
-      svc: { af: 0, addr: 0, port: 0, protocol: 0, fwmark: 0, sched: "", flags: 0, timeout: 0, netmask: 0xffffffff, pe: "" },
+      svc: { af: 0, addr: 0, port: 0, protocol: 0, fwmark: 0, sched: "", flags: 0, timeout: 0, netmask: 0xffffffff, pe: "", pp: 0 },
       dest: { af: 0, addr: 0, port: 0, fwd: FwdMethod.Route, weight: 1, uThreshold: 0, lThreshold: 0, tunType: 0, tunPort: 0, tunFlags: 0 },
       timeout: { tcp: 0, tcpfin: 0, udp: 0 },
       daemon: { state: "master", mcastIfn: "", syncId: 0, group: 0, groupAf: 0, port: 0, ttl: 0, maxLen: 0 },
@@ -869,6 +883,7 @@ export class Ipvsadm {
       timeout: svc.timeout,
       netmask: svc.netmask >>> 0,
       pe: svc.pe,
+      ...(svc.pp ? { proxyProtocol: svc.pp } : {}),
     };
   }
 
