@@ -443,6 +443,20 @@ function clientHidden(
           `naming ${r.addrs.srcAddr}, which a server listening with proxy_protocol (nginx's $proxy_protocol_addr) reads instead.`,
       };
     }
+    // The director itself may put the header in front of the client's first data (DPVS's
+    // --proxy-protocol): it is in what the server got, not in what the client sent.
+    for (const d of fromClient) {
+      const got = d.passages.find((p) => p.host === c.server && p.fate === "delivered");
+      const gq = got && finalPkt(got);
+      const head = gq && payloadPkt(gq).tcp?.head;
+      const r = head && readProxyHeader(head);
+      if (!r || !r.ok || !r.addrs) continue;
+      return {
+        severity: "info", kind: "proxy-protocol", host: c.server,
+        sentence: `${swap}, so ${c.server}'s socket sees ${formatIp4(seen.src)} as the peer; but ${c.director} put a PROXY protocol v${r.version} header ` +
+          `naming ${r.addrs.srcAddr} in front of the client's data (--proxy-protocol), which a server listening with proxy_protocol (nginx's $proxy_protocol_addr) reads instead.`,
+      };
+    }
     if (toa && toa.kind === "toa") {
       const carried = `and carried ${formatIp4(toa.addr)} in a TOA option (TCP option 254)`;
       return view.toa(c.server)
