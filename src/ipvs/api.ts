@@ -239,6 +239,13 @@ export interface IpvsPorts {
    * multicast count as non-unicast when a dest is added.
    */
   isBroadcast?(addr: Ip4): boolean;
+  /** dst_mtu of the route to `dst` (a learnt path MTU or the device's MTU); 1500 without it. */
+  routeMtu?(dst: Ip4): number | undefined;
+  /**
+   * icmp_send about `orig` (the host picks the source, applies its rate limits and its
+   * OUTPUT hook). Without it the engine builds the ICMP error itself and hands it out.
+   */
+  icmpSend?(orig: Uint8Array, type: number, code: number, rest: number): void;
 }
 
 /** The data plane hooks (net/netfilter/ipvs/ip_vs_core.c). */

@@ -196,6 +196,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       ports,
       nextIpId: () => (this.ipId = (this.ipId + 1) & 0xffff),
       pmtuDisc: () => this.pmtuDisc !== 0,
+      countOut: (cp, bytes) => this.outStats(cp, bytes),
     };
   }
 
@@ -1111,7 +1112,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
 
     const xc: XmitConn = {
       caddr: saddr, cport: sport, vaddr: daddr, vport: dport,
-      daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched,
+      daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched, cp,
     };
     const f = tab.flags[cp]!;
     let v: Verdict;
@@ -1268,7 +1269,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     d.svc.stats.stats.inbytes += tot;
     this.totalStats.stats.inpkts++;
     this.totalStats.stats.inbytes += tot;
-    const xc: XmitConn = { caddr: q.daddr, cport: q.dport, vaddr: q.saddr, vport: q.sport, daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched: "" };
+    const xc: XmitConn = { caddr: q.daddr, cport: q.dport, vaddr: q.saddr, vport: q.sport, daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched: "", cp };
     const f = tab.flags[cp]!;
     switch (f & CONN_F_FWD_MASK) {
       case CONN_F_MASQ: {

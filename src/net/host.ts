@@ -15,7 +15,7 @@ import type { Micros } from "../sim/clock.js";
 import type { Rng } from "../sim/rng.js";
 import {
   ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
-  ICMP_EXC_TTL, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
+  ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
   ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
   emitIcmp, emitIpv4, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
   ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
@@ -26,6 +26,8 @@ import { TcpStack } from "../tcp/index.js";
 import { IpvsEngine } from "../ipvs/index.js";
 import type { CapturedFrame, CaptureSource, ErrnoName, HostForTools, Tool, ToolContext, ToolIo } from "../tools/types.js";
 import { NeighTable, type NeighParams } from "./neigh.js";
+import { PmtuCache } from "./pmtu.js";
+import { fragmentIpv4, Reassembler } from "./frag.js";
 import { Netfilter, type Decision, type Hook, type PacketInfo, type TableName } from "./netfilter.js";
 import { RouteTable, type Route } from "./route.js";
 import type { Segment, SegmentPort } from "./segment.js";
@@ -123,6 +125,13 @@ export interface IpCounters {
   OutRequests: number;
   OutDiscards: number;
   OutNoRoutes: number;
+  ReasmTimeout: number;
+  ReasmReqds: number;
+  ReasmOKs: number;
+  ReasmFails: number;
+  FragOKs: number;
+  FragFails: number;
+  FragCreates: number;
 }
 
 export interface ProcessOptions {
@@ -158,13 +167,19 @@ export class Host implements HostForTools {
   readonly ip: IpCounters = {
     InReceives: 0, InHdrErrors: 0, InAddrErrors: 0, ForwDatagrams: 0, InUnknownProtos: 0, InDiscards: 0,
     InDelivers: 0, OutRequests: 0, OutDiscards: 0, OutNoRoutes: 0,
+    ReasmTimeout: 0, ReasmReqds: 0, ReasmOKs: 0, ReasmFails: 0, FragOKs: 0, FragFails: 0, FragCreates: 0,
   };
+  /** /proc/net/snmp "Icmp:" counters lvslab keeps, and IcmpMsg's per-type counts. */
+  readonly icmpStats = { InMsgs: 0, InDestUnreachs: 0, OutMsgs: 0, OutDestUnreachs: 0, inType: new Map<number, number>(), outType: new Map<number, number>() };
   /** /proc/net/netstat "IpExt:"/"TcpExt:" counters kept here (TcpExtIPReversePathFilter). */
   readonly ipExt = { IPReversePathFilter: 0 };
   readonly udpSockets = new Map<number, UdpHandler>();
   readonly icmpListeners = new Set<IcmpListener>();
   /** Redirect exceptions learnt from ICMP redirects: dst -> new gateway. */
   readonly redirects: Map<Ip4, Ip4> = new WatchedMap<Ip4, Ip4>(() => this.netChanged());
+  /** Path MTUs learnt from ICMP "fragmentation needed" (route exceptions). */
+  readonly pmtu: PmtuCache;
+  private readonly reasm: Reassembler;
   /** Minimal conntrack for MASQUERADE/SNAT: reply tuple key -> original source. */
   private masq = new Map<string, { addr: Ip4; port: number }>();
   private icmpPeers = new Map<Ip4, { tokens: number; last: Micros }>();
@@ -194,6 +209,8 @@ export class Host implements HostForTools {
     this.sysctl.set("kernel.hostname", name);
     this.ipForward = this.sysctl.int("net.ipv4.ip_forward");
     this.ipDefaultTtl = this.sysctl.int("net.ipv4.ip_default_ttl", 64);
+    this.pmtu = new PmtuCache(() => world.now(), (n, d) => this.sysctl.getInt(n, d));
+    this.reasm = new Reassembler(() => world.now(), this.ip, () => this.sysctl.getInt("net.ipv4.ipfrag_time", 30) * 1_000_000);
     const lo = this.addNic("lo", 0, 65536);
     lo.addrs.push({ addr: 0x7f000001, plen: 8 });
     this.netChanged();
@@ -213,7 +230,8 @@ export class Host implements HostForTools {
       rng: world.rng.stream(`tcp:${name}`),
       sysctl: (n) => this.sysctl.get(n),
       wake: () => world.wake(),
-      routeMtu: (dst) => this.routeOutput(dst)?.dev.mtu,
+      routeMtu: (dst) => this.routeMtu(dst),
+      updatePmtu: (dst, mtu) => this.updatePmtu(dst, mtu),
       confirmNeighbour: (peer) => this.confirmNeighbour(peer),
     });
     this.capture = {
@@ -278,6 +296,8 @@ export class Host implements HostForTools {
       sourceFor: (dst) => this.routeOutput(dst)?.src,
       isLocal: (a) => this.isLocalAddr(a),
       isBroadcast: (a) => this.isBroadcastAddr(a),
+      routeMtu: (dst) => this.routeMtu(dst),
+      icmpSend: (orig, type, code, rest) => this.icmpSend(orig, type, code, rest, undefined),
       log: (line) => this.klog(line),
       random: () => rng.u32(),
     });
@@ -389,6 +409,27 @@ export class Host implements HostForTools {
     const rt = this.routeOutputUncached(dst);
     cache.set(dst, rt ?? null);
     return rt;
+  }
+
+  /**
+   * dst_mtu of the output route to `dst` (ipv4_mtu): a learnt, unexpired path MTU, else the
+   * device's MTU. Undefined without a route.
+   */
+  routeMtu(dst: Ip4): number | undefined {
+    const rt = this.routeOutput(dst);
+    if (!rt) return undefined;
+    if (rt.local) return rt.dev.mtu;
+    const p = this.pmtu.get(dst);
+    return p ? Math.min(p.mtu, rt.dev.mtu) : rt.dev.mtu;
+  }
+
+  /** ip_rt_update_pmtu for a socket's route: true when the route's MTU changed. */
+  updatePmtu(dst: Ip4, mtu: number): boolean {
+    const old = this.routeMtu(dst);
+    if (old === undefined || this.isLocalAddr(dst)) return false;
+    if (!this.pmtu.update(dst, mtu, old)) return false;
+    this.note("note", `path MTU to ${formatIp4(dst)} lowered to ${this.pmtu.get(dst)!.mtu} (route exception, expires in ${this.sysctl.getInt("net.ipv4.route.mtu_expires", 600)} s)`);
+    return true;
   }
 
   private routeOutputUncached(dst: Ip4): OutRoute | undefined {
@@ -626,6 +667,16 @@ export class Host implements HostForTools {
   }
 
   private localIn(nic: Nic, pkt: Uint8Array, mark: number): void {
+    if (ip4IsFragment(pkt)) {
+      // ip_local_deliver -> ip_defrag: the pieces wait until the datagram is whole.
+      const whole = this.reasm.add(pkt);
+      if (!whole) {
+        this.note("note", `IPv4 fragment of id ${(pkt[4]! << 8) | pkt[5]!} queued for reassembly`, pkt, nic.name);
+        return;
+      }
+      this.note("note", `IPv4 datagram of ${whole.length} bytes reassembled from its fragments`, whole, nic.name);
+      pkt = whole;
+    }
     if (!this.netfilter.empty()) {
       const d = this.hook("filter", "INPUT", pkt, nic.name, "");
       if (d.verdict === "DROP" || d.verdict === "REJECT") {
@@ -767,6 +818,7 @@ export class Host implements HostForTools {
       return;
     }
     const m = r.value;
+    if (m.type === ICMP_DEST_UNREACH) this.countIcmp(true, m.type);
     for (const l of this.icmpListeners) l(src, dst, l4, ip4Ttl(pkt), pkt.length);
     if (m.type === ICMP_ECHO) {
       if (this.sysctl.getInt("net.ipv4.icmp_echo_ignore_all") !== 0) return;
@@ -782,7 +834,16 @@ export class Host implements HostForTools {
     }
     if (icmpIsError(m.type) && m.payload.length >= 28) {
       const inner = m.payload;
-      if (ip4Proto(inner) === IPPROTO_TCP) this.tcp.icmpError(m.type, m.code, inner);
+      let info = 0;
+      if (m.type === ICMP_DEST_UNREACH && m.code === ICMP_FRAG_NEEDED) {
+        // icmp_unreach: ip_no_pmtu_disc 0 takes the MTU, 1 ignores it (0), 2 drops the message.
+        const mode = this.sysctl.getInt("net.ipv4.ip_no_pmtu_disc");
+        if (mode === 2) return;
+        if (mode === 0 || mode === 3) info = m.rest & 0xffff;
+        // ping_err: an echo socket takes the path MTU of its route too.
+        if (ip4Proto(inner) === IPPROTO_ICMP && this.icmpListeners.size > 0) this.updatePmtu(readIp4(inner, 16), info);
+      }
+      if (ip4Proto(inner) === IPPROTO_TCP) this.tcp.icmpError(m.type, m.code, inner, info);
     }
   }
 
@@ -835,6 +896,15 @@ export class Host implements HostForTools {
     if (ip4Ttl(pkt) <= 1) {
       this.drop("TTL expired in transit", pkt, nic.name);
       this.icmpSend(pkt, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL, 0, nic);
+      return;
+    }
+    // ip_forward: a DF packet larger than the next hop's MTU is refused with "fragmentation
+    // needed" carrying that MTU (ip_exceeds_mtu; the device MTU unless ip_forward_use_pmtu).
+    const fwdMtu = this.sysctl.getInt("net.ipv4.ip_forward_use_pmtu") !== 0 ? this.routeMtu(dst) ?? rt.dev.mtu : rt.dev.mtu;
+    if (pkt.length > fwdMtu && (pkt[6]! & 0x40) !== 0) {
+      this.ip.FragFails++;
+      this.drop(`${pkt.length}-byte packet with DF does not fit the MTU ${fwdMtu} of ${rt.dev.name}: ICMP fragmentation needed (mtu ${fwdMtu}) to ${formatIp4(src)}`, pkt, nic.name);
+      this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, fwdMtu, nic);
       return;
     }
     // A forwarded packet leaving by the interface it came in on: tell the sender (ip_forward
@@ -1006,9 +1076,21 @@ export class Host implements HostForTools {
       dev.transmit(emitEthernet({ dst: 0, src: 0, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
       return;
     }
-    if (pkt.length > dev.mtu) {
-      this.ip.OutDiscards++;
-      this.drop(`packet of ${pkt.length} bytes exceeds the MTU ${dev.mtu} of ${dev.name}`, pkt, dev.name);
+    const mtu = this.isLocalAddr(ip4Src(pkt)) ? this.pmtuFor(ip4Dst(pkt), dev) : dev.mtu;
+    if (pkt.length > mtu) {
+      // ip_fragment: DF refuses (ICMP "fragmentation needed" to the sender, itself if the
+      // packet is local, whose socket then learns the path MTU); otherwise fragments go.
+      if ((pkt[6]! & 0x40) !== 0) {
+        this.ip.FragFails++;
+        this.drop(`${pkt.length}-byte packet with DF does not fit the MTU ${mtu} of ${dev.name}: ICMP fragmentation needed (mtu ${mtu}) to ${formatIp4(ip4Src(pkt))}`, pkt, dev.name);
+        this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, undefined);
+        return;
+      }
+      const frags = fragmentIpv4(pkt, mtu);
+      this.ip.FragOKs++;
+      this.ip.FragCreates += frags.length;
+      this.note("note", `${pkt.length}-byte packet without DF is larger than the MTU ${mtu} of ${dev.name}: sent as ${frags.length} fragments`, pkt, dev.name);
+      for (const f of frags) this.transmitIp(f, dev, nextHop);
       return;
     }
     if (nextHop === IP4_BROADCAST || this.isBroadcastAddr(nextHop)) {
@@ -1029,6 +1111,12 @@ export class Host implements HostForTools {
     }, ip4Src(pkt));
   }
 
+  /** The MTU a packet to `dst` leaving by `dev` must fit: a learnt path MTU counts for locally built packets. */
+  private pmtuFor(dst: Ip4, dev: Nic): number {
+    const p = this.pmtu.get(dst);
+    return p ? Math.min(p.mtu, dev.mtu) : dev.mtu;
+  }
+
   /**
    * icmp_send: never about ICMP errors, fragments after the first, broadcasts or multicasts;
    * rate limited per destination for error types (icmp_ratelimit, burst 6).
@@ -1042,7 +1130,9 @@ export class Host implements HostForTools {
       const hl = ip4HeaderLen(orig);
       if (orig.length > hl && icmpIsError(orig[hl]!) ) return;
     }
-    if (type !== ICMP_REDIRECT && !this.icmpRateOk(osrc)) {
+    // icmpv4_mask_allow / icmpv4_xrlim_allow: PMTU discovery is never rate limited.
+    const pmtuMsg = type === ICMP_DEST_UNREACH && code === ICMP_FRAG_NEEDED;
+    if (type !== ICMP_REDIRECT && !pmtuMsg && !this.icmpRateOk(osrc)) {
       this.drop("ICMP error suppressed by icmp_ratelimit", orig);
       return;
     }
@@ -1050,8 +1140,25 @@ export class Host implements HostForTools {
     if (src === undefined) return;
     const msg = icmpError(type, code, orig, rest);
     const tos = ((orig[1]! & 0x1e) | 0xc0) & 0xff;
-    this.note("icmp", `ICMP type ${type} code ${code} to ${formatIp4(osrc)}`);
+    this.note("icmp", pmtuMsg
+      ? `ICMP fragmentation needed (mtu ${rest & 0xffff}) from ${formatIp4(src)} to ${formatIp4(osrc)}`
+      : `ICMP type ${type} code ${code} to ${formatIp4(osrc)}`);
+    // icmp_out_count runs as the message is built, before the OUTPUT hook may drop it.
+    this.countIcmp(false, type);
     this.ipOutput(src, osrc, IPPROTO_ICMP, msg, { tos, id: this.rng.below(65536) });
+  }
+
+  private countIcmp(incoming: boolean, type: number): void {
+    const st = this.icmpStats;
+    if (incoming) {
+      st.InMsgs++;
+      if (type === ICMP_DEST_UNREACH) st.InDestUnreachs++;
+      st.inType.set(type, (st.inType.get(type) ?? 0) + 1);
+    } else {
+      st.OutMsgs++;
+      if (type === ICMP_DEST_UNREACH) st.OutDestUnreachs++;
+      st.outType.set(type, (st.outType.get(type) ?? 0) + 1);
+    }
   }
 
   private icmpRateOk(dst: Ip4): boolean {

@@ -170,6 +170,8 @@ export class TcpSocket {
   private readWaiters: ((r: Uint8Array | null) => void)[] = [];
   /** Soft error from ICMP, reported if the connection later times out. */
   private softError: TcpErrno | undefined;
+  /** icsk_pmtu_cookie: the route MTU the MSS was last computed on. */
+  private pmtuCookie = 0;
   /** The listener a SYN_RECV socket belongs to. */
   listener: TcpListener | undefined;
 
@@ -350,6 +352,7 @@ export class TcpSocket {
     this.sackOk = st.sysInt("net.ipv4.tcp_sack", 1) !== 0;
     this.wscaleOk = st.sysInt("net.ipv4.tcp_window_scaling", 1) !== 0;
     this.advmss = this.routeAdvmss();
+    this.pmtuCookie = this.routeMtu();
     // tcp_connect_init: the window is computed on the full advmss (no ts_recent_stamp yet).
     this.initWindow(this.advmss);
     this.rcvSsthresh = this.rcvWnd;
@@ -438,16 +441,44 @@ export class TcpSocket {
     this.ack.rcvMss = hint;
   }
 
+  /** dst_mtu of this socket's route: the device's MTU or a path MTU learnt for the peer. */
+  private routeMtu(): number {
+    return this.stack.ports.routeMtu?.(this.remoteAddr) ?? 1500;
+  }
+
   private routeAdvmss(): number {
-    const mtu = this.stack.ports.routeMtu?.(this.remoteAddr) ?? 1500;
+    const mtu = this.routeMtu();
     // ipv4_default_advmss: MTU − 40, at most IPV4_MAX_PMTU − 40.
     return Math.max(Math.min(mtu - 40, 65535 - 40), TCP_MIN_MSS);
   }
 
-  /** tcp_sync_mss after the handshake: what one segment carries. */
+  /** tcp_sync_mss: what one segment carries on the route's MTU (icsk_pmtu_cookie remembers it). */
   private syncMss(): void {
+    this.pmtuCookie = this.routeMtu();
     const pmtuMss = this.routeAdvmss();
     this.mss = Math.max(Math.min(this.peerMss, pmtuMss) - (this.tsOk ? TCPOLEN_TSTAMP_ALIGNED : 0), 48);
+  }
+
+  /**
+   * tcp_v4_err (ICMP_FRAG_NEEDED) -> tcp_v4_mtu_reduced: the route learns `mtu`; when that
+   * is below the MTU the MSS was computed on, the MSS shrinks and tcp_simple_retransmit
+   * sends what is in flight again at once, cut to the new size (the lost segments, as a
+   * whole from snd_una here: lvslab keeps no per-segment retransmission queue).
+   */
+  mtuReduced(mtu: number, seq: number): void {
+    if (this.state === "CLOSED" || this.state === "TIME_WAIT") return;
+    if (before(seq, this.sndUna) || after(seq, this.sndNxt)) return; // OutOfWindowIcmps
+    const ports = this.stack.ports;
+    ports.updatePmtu?.(this.remoteAddr, mtu);
+    const now = this.routeMtu();
+    // Remembered as a soft error in case the connection cannot recover.
+    if (mtu < now) this.softError = "EMSGSIZE";
+    if (!(this.pmtuCookie > now)) return;
+    this.syncMss();
+    if (this.state === "SYN_SENT" || this.sndUna === this.sndMax) return;
+    this.rttSeq = undefined;
+    this.sndNxt = this.sndUna;
+    this.pushPending();
   }
 
   private fullSpace(): number {

@@ -220,7 +220,7 @@ export class TcpStack {
    * IPv4 header). Destination unreachable and time exceeded end a connection attempt with
    * the matching errno; for established connections they are remembered as soft errors.
    */
-  icmpError(type: number, code: number, embedded: Uint8Array): void {
+  icmpError(type: number, code: number, embedded: Uint8Array, info = 0): void {
     if (embedded.length < 20) return;
     const ihl = (embedded[0]! & 0x0f) * 4;
     if (embedded.length < ihl + 8 || embedded[9] !== IPPROTO_TCP) return;
@@ -243,7 +243,11 @@ export class TcpStack {
       ];
       const e = table[code];
       if (!e) return;
-      if (code === 4) return; // fragmentation needed: PMTU discovery is not modelled
+      if (code === 4) {
+        // ICMP_FRAG_NEEDED: PMTU discovery (a listener ignores it).
+        s.mtuReduced(info, seq);
+        return;
+      }
       [err, hard] = e;
     } else if (type === 11) {
       err = "EHOSTUNREACH";

@@ -24,6 +24,8 @@ export interface TcpPorts {
   wake(): void;
   /** MTU of the route towards `dst` (default 1500); the MSS we advertise is MTU − 40. */
   routeMtu?(dst: Ip4): number | undefined;
+  /** ip_rt_update_pmtu: the route to `dst` learns a path MTU of `mtu` ("fragmentation needed"). */
+  updatePmtu?(dst: Ip4, mtu: number): void;
   /**
    * A connection made progress with `peer` (an ACK on an existing socket): the host marks
    * the neighbour on the route to it as confirmed (dst_confirm_neigh).

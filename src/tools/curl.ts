@@ -293,8 +293,33 @@ export const curl: Tool = async (ctx) => {
     ctx.io.stderr("curl: (7) Couldn't connect to server\n");
     return 7;
   }
+  parsed.headers = headersFromFiles(ctx, parsed.headers, parsed.silent);
   return new Curl(ctx, parsed, host as CurlHost).main();
 };
+
+/**
+ * -H @FILE (curl 7.55+): every line of FILE is a header (strtok on "\r\n", so blank lines
+ * vanish); a file that cannot be opened is a warning ("Failed to open FILE!"), not an error.
+ */
+function headersFromFiles(ctx: ToolContext, headers: string[], silent: boolean): string[] {
+  const out: string[] = [];
+  for (const h of headers) {
+    if (!h.startsWith("@") || h === "@-") {
+      out.push(h);
+      continue;
+    }
+    const path = h.slice(1);
+    const cwd = ctx.env.get("PWD") ?? "/root";
+    const abs = path.startsWith("/") ? path : `${cwd.replace(/\/$/, "")}/${path}`;
+    const data = ctx.host?.fs?.read(abs);
+    if (data === undefined || typeof data === "string") {
+      if (!silent) ctx.io.stderr(`Warning: Failed to open ${path}!\n`);
+      continue;
+    }
+    for (const line of new TextDecoder().decode(data).split(/[\r\n]+/)) if (line !== "") out.push(line);
+  }
+  return out;
+}
 
 class Curl {
   private conns: Conn[] = [];

@@ -12,6 +12,8 @@ export interface XmitEnv {
   nextIpId(): number;
   /** sysctl pmtu_disc. */
   pmtuDisc(): boolean;
+  /** ip_vs_out_stats for connection `cp` (a packet of `bytes` sent on its behalf). */
+  countOut?(cp: number, bytes: number): void;
 }
 
 /** What the connection tells the transmitter. */
@@ -24,6 +26,8 @@ export interface XmitConn {
   dport: number;
   /** Scheduler name when this packet created the connection ("" otherwise). */
   sched: string;
+  /** The connection's index in the table (for statistics). */
+  cp?: number;
 }
 
 export function ipPort(a: Ip4, p: number): string {

@@ -434,10 +434,31 @@ function parseRouteSpec(args: string[]): RouteSpec {
   return { ...spec, ...set };
 }
 
+/** A route exception's "expires 597sec mtu 1480 " (rt_fill_info: RTA_CACHEINFO and RTAX_MTU). */
+function pmtuText(host: Host, dst: Ip4): string {
+  const p = host.pmtu.get(dst);
+  if (!p) return "";
+  const left = Math.max(0, Math.floor((p.expires - host.world.now()) / 1_000_000));
+  return `expires ${left}sec mtu ${p.locked ? "lock " : ""}${p.mtu} `;
+}
+
+/** `ip route show cache`: the learnt path MTUs (IPv4 has no other route cache since 3.6). */
+function routeCacheList(host: Host): string {
+  let out = "";
+  for (const [dst] of host.pmtu.list()) {
+    const rt = host.routeOutput(dst);
+    if (!rt || rt.local) continue;
+    const via = rt.nextHop !== dst ? `via ${formatIp4(rt.nextHop)} ` : "";
+    out += `${formatIp4(dst)} ${via}dev ${rt.dev.name} \n    cache ${pmtuText(host, dst)}\n`;
+  }
+  return out;
+}
+
 function ipRoute(host: Host, args: string[], _opts: Opts): string {
   const cmd = args.shift();
   if (cmd === undefined || matches(cmd, "show") || matches(cmd, "list") || cmd === "lst") {
     let dev: string | undefined;
+    if (args[0] === "cache") return routeCacheList(host);
     while (args.length > 0) {
       const a = args.shift()!;
       if (a === "dev") {
@@ -474,13 +495,16 @@ function ipRoute(host: Host, args: string[], _opts: Opts): string {
     if (rt.local) return `local ${d} dev lo src ${formatIp4(rt.src)} uid 0 \n    cache <local> \n`;
     if (host.isBroadcastAddr(dst)) return `broadcast ${d} dev ${rt.dev.name} src ${formatIp4(rt.src)} uid 0 \n    cache <local,brd> \n`;
     const via = rt.nextHop !== dst ? `via ${formatIp4(rt.nextHop)} ` : "";
-    return `${d} ${via}dev ${rt.dev.name} src ${formatIp4(rt.src)} uid 0 \n    cache \n`;
+    return `${d} ${via}dev ${rt.dev.name} src ${formatIp4(rt.src)} uid 0 \n    cache ${pmtuText(host, dst)}\n`;
   }
   if (matches(cmd, "flush")) {
     let dev: string | undefined;
     while (args.length > 0) {
       const a = args.shift()!;
-      if (a === "cache") return "";
+      if (a === "cache") {
+        host.pmtu.flush();
+        return "";
+      }
       if (a === "dev") dev = args.shift();
     }
     if (dev === undefined) fail("\"ip route flush\" requires arguments.", 255);
