@@ -78,3 +78,44 @@ test("lvs-tun-mtu: the client's route learns mtu 1480 for 600 s; ipvsadm counts 
   assert.deepEqual([client.icmpStats.InMsgs, client.icmpStats.InDestUnreachs], [1, 1]);
   assert.equal(client.tcp.snmp().RetransSegs, 2);
 });
+
+const BLACKHOLE = "labs/lvs-tun-mtu-blackhole.yaml";
+
+test("lvs-tun-mtu-blackhole: with the ICMP dropped by the director's OUTPUT chain the request stalls, as on the real kernel", async () => {
+  const { lab, report, transcript } = await runLabFile(BLACKHOLE);
+  assert.deepEqual(report.steps.filter((s) => !s.ok), []);
+  const blocks = transcriptBlocks(transcript);
+  const golden = goldenSections(GOLDEN);
+  // The kernel's retransmission times differ (a tail loss probe first, RACK after the SACK
+  // of the FIN; lvslab has plain RTO backoff) and so do the counts: compare the frames each
+  // side shows, in order of first sight.
+  const distinct = (l: string[]) => [...new Set(l)];
+  for (const [host, g] of HOSTS) {
+    const want = normalizeCapture(golden.get(`blackhole: tcpdump -nn -e -r ${g}-eth0`) ?? "", { keepMacs: true });
+    assert.ok(want.length > 2, `golden capture blackhole ${g} is empty`);
+    assert.deepEqual(distinct(normalizeCapture(captureOf(blocks, host), { keepMacs: true })), distinct(want), `${host} eth0 differs from the kernel's blackhole ${g}-eth0`);
+  }
+  assert.doesNotMatch(captureOf(blocks, "client"), /ICMP/);
+  const curl = blocks.find((b) => b.prompt === "[root@client ~]# curl -sS -m 5 -H @/root/pad.txt 192.168.1.100")!.output;
+  // curl's own clock: the kernel run printed 5000 ms, an earlier one 5001; lvslab 5001.
+  const ms = (t: string) => t.replace(/after 500\d milliseconds/, "after 500x milliseconds");
+  assert.equal(ms(curl), ms(golden.get("blackhole: curl -sS -m 5 -H @/tmp/pad.txt 192.168.1.100 #1")!.replace(/exit=28\n$/, "")));
+  for (const when of ["before", "after"]) {
+    assert.equal(lastOutput(blocks, "client", "ip route get 192.168.1.100"), golden.get(`blackhole: ip route get 192.168.1.100 (client, ${when})`));
+  }
+  // Every refused 1500-byte segment was answered with a 576-byte ICMP, counted by IPVS as
+  // outgoing traffic and then dropped by iptables: the kernel's InPkts = 3 + OutPkts (SYN,
+  // ACK, FIN), InBytes = 164 + 1500 × OutPkts, OutBytes = 576 × OutPkts = the DROP rule's bytes.
+  const row = (s: string) => s.split("\n").find((l) => l.startsWith("TCP  192.168.1.100:80"))!.trim().split(/\s+/).slice(2).map(Number);
+  const shape = ([conns, inP, outP, inB, outB]: number[]) => [conns, inP! - outP!, inB! - 1500 * outP!, outB! / outP!];
+  const ours = row(lastOutput(blocks, "director", "ipvsadm -L -n --stats"));
+  const theirs = row(golden.get("blackhole: ipvsadm -L -n --stats")!);
+  assert.deepEqual(shape(ours), shape(theirs));
+  assert.deepEqual(shape(ours), [1, 3, 164, 576]);
+  const drops = (s: string) => s.split("\n").find((l) => l.includes("DROP"))!.trim().split(/\s+/).slice(0, 2).map(Number);
+  assert.deepEqual(drops(lastOutput(blocks, "director", "iptables -L OUTPUT -v -n")), [ours[2], ours[4]]);
+  assert.deepEqual(drops(golden.get("blackhole: iptables -L OUTPUT -v -n (dir)")!), [theirs[2], theirs[4]]);
+  const dir = lab.hosts.get("director")!;
+  assert.equal(dir.icmpStats.OutDestUnreachs, ours[2]);
+  assert.equal(lab.hosts.get("client")!.icmpStats.InMsgs, 0);
+});

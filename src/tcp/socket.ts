@@ -96,6 +96,8 @@ export class TcpSocket {
   /** Sequence numbers where an application write ended (PSH goes on that segment). */
   private writeEnds: number[] = [];
   private finQueued = false;
+  /** The FIN first left without data (tcp_send_fin found no unsent skb to ride on). */
+  private finSentAlone = false;
   private finSeq = 0;
   /** Effective send MSS (payload bytes per segment, after the timestamp option). */
   private mss = TCP_MSS_DEFAULT;
@@ -1297,7 +1299,8 @@ export class TcpSocket {
     const sorted = [...this.ooo].sort((x, y) => seqDiff(x.seq, y.seq));
     const ranges: [number, number][] = [];
     for (const e of sorted) {
-      const end = seqAdd(e.seq, e.data.length);
+      // A FIN takes a sequence number: an out-of-order FIN alone is SACKed as {seq:seq+1}.
+      const end = seqAdd(e.seq, e.data.length + (e.fin ? 1 : 0));
       const last = ranges[ranges.length - 1];
       if (last && !after(e.seq, last[1])) {
         if (after(end, last[1])) last[1] = end;
@@ -1365,7 +1368,8 @@ export class TcpSocket {
         const isRtx = before(nxt, this.sndMax);
         const inFlightNow = Math.ceil(seqDiff(nxt, this.sndUna) / this.mss);
         if (inFlightNow >= this.cwnd && inFlight > 0) break;
-        const finHere = this.finQueued && seqAdd(nxt, len) === this.finSeq;
+        // A FIN first sent on its own is a separate skb: retransmitted data does not carry it.
+        const finHere = this.finQueued && seqAdd(nxt, len) === this.finSeq && !(isRtx && this.finSentAlone);
         if (len < this.mss && !this.noDelay && !finHere && !isRtx && after(this.sndSml, this.sndUna)) break;
         const payload = this.sendQ.slice(seqDiff(nxt, this.sendQSeq), len);
         const segEnd = seqAdd(nxt, len);
@@ -1376,7 +1380,11 @@ export class TcpSocket {
         continue;
       }
       if (this.finQueued && nxt === this.finSeq && !(unsent < 0)) {
-        this.transmit(nxt, undefined, TCP_FIN | TCP_ACK, before(nxt, this.sndMax));
+        const finRtx = before(nxt, this.sndMax);
+        // Only a first FIN ignores the congestion window (tcp_cwnd_test); after a timeout
+        // (cwnd 1, the head resent) the FIN waits its turn.
+        if (finRtx && nxt !== this.sndUna && Math.ceil(seqDiff(nxt, this.sndUna) / this.mss) >= this.cwnd) break;
+        this.transmit(nxt, undefined, TCP_FIN | TCP_ACK, finRtx);
         continue;
       }
       break;
@@ -1392,6 +1400,7 @@ export class TcpSocket {
       this.rttStart = this.stack.now();
     }
     if (len > 0 && len < this.mss) this.sndSml = end;
+    if (len === 0 && flags & TCP_FIN && !isRtx) this.finSentAlone = true;
     this.emit({ flags, seq, payload, rtx: isRtx });
     this.sndNxt = end;
     if (after(end, this.sndMax)) {
@@ -1421,7 +1430,7 @@ export class TcpSocket {
     const end = seqAdd(this.sndUna, len);
     let flags = TCP_ACK;
     if (this.writeEnds.some((e) => after(e, this.sndUna) && !after(e, end))) flags |= TCP_PSH;
-    if (this.finQueued && end === this.finSeq && after(this.sndMax, this.finSeq)) flags |= TCP_FIN;
+    if (this.finQueued && end === this.finSeq && after(this.sndMax, this.finSeq) && !this.finSentAlone) flags |= TCP_FIN;
     this.emit({ flags, seq: this.sndUna, payload, rtx: true });
     this.armRtx("rto", this.rto);
   }

@@ -20,8 +20,8 @@
 # 2-segment super-packet (1428+20) that tcpdump shows as a single 1448-byte segment and that
 # IPVS lets through unchecked (skb_is_gso); a real NIC sends two packets. So every veth end
 # has tso/gso/gro off (ethtool -K, as lvslab's real mode does; the VM has no ethtool of its
-# own: put a bookworm ethtool and libmnl.so.0 in /tmp/ethtool/ first) and gso_max_segs 1.
-# The first recording, with offloads on, showed exactly that (see the .out's notes).
+# own: run this script through with-ethtool.sh, which unpacks one into /tmp/ethtool/) and
+# gso_max_segs 1. A first recording with offloads on showed exactly that artefact.
 # Captures: tcpdump -U -w on client/dir/rs1/rs2 eth0, each tcpdump killed by its own pid;
 # pcaps lvs-tun-mtu.<variant>.<host>-eth0.pcap, printed with -nn -e and (client) -nn -v.
 . /oracle-lib.sh
