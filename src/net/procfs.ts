@@ -102,13 +102,15 @@ export function renderSnmp(host: Host): string {
       ["ForwDatagrams", ip.ForwDatagrams], ["InUnknownProtos", ip.InUnknownProtos], ["InDiscards", ip.InDiscards],
       ["InDelivers", ip.InDelivers], ["OutRequests", ip.OutRequests], ["OutDiscards", ip.OutDiscards],
       ["OutNoRoutes", ip.OutNoRoutes],
-      ...z("ReasmTimeout ReasmReqds ReasmOKs ReasmFails FragOKs FragFails FragCreates"),
+      ["ReasmTimeout", ip.ReasmTimeout], ["ReasmReqds", ip.ReasmReqds], ["ReasmOKs", ip.ReasmOKs],
+      ["ReasmFails", ip.ReasmFails], ["FragOKs", ip.FragOKs], ["FragFails", ip.FragFails], ["FragCreates", ip.FragCreates],
     ]) +
     pair("Icmp", z(
       "InMsgs InErrors InCsumErrors InDestUnreachs InTimeExcds InParmProbs InSrcQuenchs InRedirects InEchos InEchoReps " +
       "InTimestamps InTimestampReps InAddrMasks InAddrMaskReps OutMsgs OutErrors OutDestUnreachs OutTimeExcds OutParmProbs " +
       "OutSrcQuenchs OutRedirects OutEchos OutEchoReps OutTimestamps OutTimestampReps OutAddrMasks OutAddrMaskReps",
-    )) +
+    ).map(([n]): [string, number] => [n, icmpCounter(host, n)])) +
+    icmpMsg(host) +
     pair("Tcp", [
       ["RtoAlgorithm", t.RtoAlgorithm], ["RtoMin", t.RtoMin], ["RtoMax", t.RtoMax], ["MaxConn", t.MaxConn],
       ["ActiveOpens", t.ActiveOpens], ["PassiveOpens", t.PassiveOpens], ["AttemptFails", t.AttemptFails],
@@ -118,6 +120,28 @@ export function renderSnmp(host: Host): string {
     pair("Udp", z("InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors")) +
     pair("UdpLite", z("InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors InCsumErrors IgnoredMulti MemErrors"))
   );
+}
+
+/** The Icmp: counters lvslab keeps (destination unreachable, both ways); the rest stay 0. */
+function icmpCounter(host: Host, name: string): number {
+  const st = host.icmpStats;
+  switch (name) {
+    case "InMsgs": return st.InMsgs;
+    case "InDestUnreachs": return st.InDestUnreachs;
+    case "OutMsgs": return st.OutMsgs;
+    case "OutDestUnreachs": return st.OutDestUnreachs;
+    default: return 0;
+  }
+}
+
+/** icmpmsg_put: "InTypeN" for every type received, then "OutTypeN" for every type sent, 16 a line. */
+function icmpMsg(host: Host): string {
+  const f: Array<[string, number]> = [];
+  for (const [t, n] of [...host.icmpStats.inType].sort((a, b) => a[0] - b[0])) f.push([`InType${t}`, n]);
+  for (const [t, n] of [...host.icmpStats.outType].sort((a, b) => a[0] - b[0])) f.push([`OutType${t}`, n]);
+  let out = "";
+  for (let i = 0; i < f.length; i += 16) out += pair("IcmpMsg", f.slice(i, i + 16));
+  return out;
 }
 
 /** /proc/net/arp (arp_seq_show): ATF_COM 0x2 when resolved, ATF_PERM 0x4 for permanent. */

@@ -96,6 +96,19 @@ describe("curl", () => {
     assert.deepEqual(l.log, ['192.168.75.150 - - [24/Nov/2026:17:45:29 +0000] "GET / HTTP/1.1" 200 19 "-" "curl/7.88.1"']);
   });
 
+  it("-H @FILE sends each line of the file as a header; a missing file is a warning", async () => {
+    const l = lab();
+    l.files.set("/root/h.txt", enc.encode("X-One: 1\r\n\nX-Two: 2\n"));
+    const r = await l.run(["curl", "-H", "@h.txt", "-H", "X-Three: 3", "192.168.75.131"]);
+    assert.equal(r.code, 0);
+    const req = l.net.capture.find((c) => c.src === CIP && c.seg.payload.length > 0)!;
+    assert.equal(new TextDecoder().decode(req.seg.payload), REQUEST.replace("\r\n\r\n", "\r\nX-One: 1\r\nX-Two: 2\r\nX-Three: 3\r\n\r\n"));
+    const m = await lab().run(["curl", "-H", "@/nonexistent", "192.168.75.131"]);
+    assert.deepEqual([m.code, m.err, m.out], [0, "Warning: Failed to open /nonexistent!\n", "2222222222222slave\n"]);
+    const s = await lab().run(["curl", "-s", "-H", "@/nonexistent", "192.168.75.131"]);
+    assert.equal(s.err, "");
+  });
+
   it("-v prints curl 7.88.1's trace", async () => {
     const l = lab();
     const r = await l.run(["curl", "-v", "192.168.75.131"]);

@@ -4,7 +4,10 @@
  * when somebody reads it (the forwarding path must not pay for text it never shows).
  */
 import type { Ip4, IpvsPorts, Verdict, Xmit } from "../api.js";
-import { emitIpv4, formatIp4, icmpError, ICMP_EXC_TTL, ICMP_TIME_EXCEEDED, IPPROTO_ICMP, ip4Dst, ip4Src } from "../../wire/index.js";
+import {
+  emitIpv4, formatIp4, icmpError, ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, IPPROTO_ICMP,
+  ip4Dst, ip4Src, ip4TotalLen,
+} from "../../wire/index.js";
 
 export interface XmitEnv {
   readonly ports: IpvsPorts;
@@ -117,4 +120,36 @@ export function ttlExpired(env: XmitEnv, b: Uint8Array): Verdict | undefined {
     out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0,
       `TTL expired on the way to the real server: ICMP time exceeded to ${formatIp4(ip4Src(b))}`)],
   };
+}
+
+/** icmp_send quotes at most 576 bytes in all (576 − 20 − 8 of the original). */
+const ICMP_ERROR_MAX = 576;
+
+/**
+ * __ip_vs_get_out_rt's MTU part and ensure_mtu_is_adequate, after decrement_ttl: the route's
+ * MTU to the real server, less `overhead` (20 for the IPIP tunnel); a tunnel MTU below 68
+ * drops the packet. A DF packet longer than that (not an ICMP error IPVS relays) is dropped
+ * and its sender told icmp_send(FRAG_NEEDED, mtu), from the VIP; for the tunnel only while
+ * pmtu_disc is on (else the outer packet is fragmented). Under DR and TUN that ICMP passes
+ * IPVS's LOCAL_OUT hook, matches the connection (ip_vs_conn_out_get by VIP) and counts as
+ * its outgoing traffic; under NAT it matches nothing.
+ */
+export function mtuCheck(env: XmitEnv, b: Uint8Array, c: XmitConn, overhead: number, masq = false): Verdict | undefined {
+  const routeMtu = env.ports.routeMtu?.(c.daddr) ?? 1500;
+  const mtu = routeMtu - overhead;
+  if (overhead > 0 && mtu < 68) return { action: "drop", reason: `tunnel MTU ${mtu} to ${formatIp4(c.daddr)} is below 68` };
+  if (overhead > 0 && !env.pmtuDisc()) return undefined;
+  const len = ip4TotalLen(b);
+  if ((b[6]! & 0x40) === 0 || len <= mtu || b[9] === IPPROTO_ICMP) return undefined;
+  const what = overhead > 0
+    ? `the tunnel to ${formatIp4(c.daddr)} (route MTU ${routeMtu} − ${overhead} bytes of outer IPIP header = ${mtu})`
+    : `the route to real server ${formatIp4(c.daddr)} (MTU ${mtu})`;
+  const reason = `${len}-byte packet with DF does not fit ${what}: ICMP fragmentation needed (mtu ${mtu}) to ${formatIp4(ip4Src(b))}`;
+  if (!masq && c.cp !== undefined) env.countOut?.(c.cp, Math.min(ICMP_ERROR_MAX, 28 + len));
+  if (env.ports.icmpSend) {
+    env.ports.icmpSend(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
+    return { action: "drop", reason };
+  }
+  const icmp = icmpErrorPacket(env, b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, c.vaddr, mtu);
+  return { action: "drop", reason, out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0, reason)] };
 }

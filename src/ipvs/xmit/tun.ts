@@ -8,38 +8,11 @@
  */
 import type { Verdict } from "../api.js";
 import type { TunType } from "../api.js";
-import {
-  emitIpv4, formatIp4, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, ip4DecTtl, ip4Src, ip4TotalLen, IPPROTO_ICMP, IPPROTO_IPIP,
-} from "../../wire/index.js";
-import { icmpErrorPacket, LazyAccept, LazyXmit, NoteKind, ipPort, ttlExpired, type XmitConn, type XmitEnv } from "./common.js";
+import { emitIpv4, formatIp4, ip4DecTtl, ip4TotalLen, IPPROTO_IPIP } from "../../wire/index.js";
+import { LazyAccept, LazyXmit, NoteKind, ipPort, mtuCheck, ttlExpired, type XmitConn, type XmitEnv } from "./common.js";
 
 /** sizeof(struct iphdr): the outer header IPIP adds. */
 const IPIP_OVERHEAD = 20;
-/** icmp_send quotes at most 576 bytes in all (576 − 20 − 8 of the original). */
-const ICMP_ERROR_MAX = 576;
-
-/**
- * __ip_vs_get_out_rt (IP_VS_RT_MODE_TUNNEL) and ensure_mtu_is_adequate: mtu = dst_mtu − 20;
- * below 68 the packet is dropped; with pmtu_disc on, a DF packet longer than mtu (not an
- * ICMP error IPVS relays) is dropped and icmp_send(FRAG_NEEDED, mtu) answers its sender.
- * That ICMP passes IPVS's LOCAL_OUT hook and counts as the connection's outgoing traffic.
- */
-function tunMtuCheck(env: XmitEnv, b: Uint8Array, c: XmitConn): Verdict | undefined {
-  const routeMtu = env.ports.routeMtu?.(c.daddr) ?? 1500;
-  const mtu = routeMtu - IPIP_OVERHEAD;
-  if (mtu < 68) return { action: "drop", reason: `tunnel MTU ${mtu} to ${formatIp4(c.daddr)} is below 68` };
-  const len = ip4TotalLen(b);
-  if (!env.pmtuDisc() || (b[6]! & 0x40) === 0 || len <= mtu || b[9] === IPPROTO_ICMP) return undefined;
-  const reason = `${len}-byte packet with DF does not fit the tunnel to ${formatIp4(c.daddr)} ` +
-    `(route MTU ${routeMtu} − ${IPIP_OVERHEAD} bytes of outer IPIP header = ${mtu}): ICMP fragmentation needed (mtu ${mtu}) to ${formatIp4(ip4Src(b))}`;
-  if (c.cp !== undefined) env.countOut?.(c.cp, Math.min(ICMP_ERROR_MAX, 28 + len));
-  if (env.ports.icmpSend) {
-    env.ports.icmpSend(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
-    return { action: "drop", reason };
-  }
-  const icmp = icmpErrorPacket(env, b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, c.vaddr, mtu);
-  return { action: "drop", reason, out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0, reason)] };
-}
 
 export function tunXmit(env: XmitEnv, b: Uint8Array, c: XmitConn, tunType: TunType): Verdict {
   if (env.ports.isLocal(c.daddr)) {
@@ -53,7 +26,7 @@ export function tunXmit(env: XmitEnv, b: Uint8Array, c: XmitConn, tunType: TunTy
   if (dead) return dead;
   // decrement_ttl comes first in __ip_vs_get_out_rt: the ICMP below quotes the decremented TTL.
   const ttl = ip4DecTtl(b);
-  const tooBig = tunMtuCheck(env, b, c);
+  const tooBig = mtuCheck(env, b, c, IPIP_OVERHEAD);
   if (tooBig) return tooBig;
   const inner = b.subarray(0, ip4TotalLen(b));
   const tos = inner[1]!;

@@ -227,7 +227,10 @@ export const ping: Tool = async (ctx) => {
         const seq = ntx & 0xffff;
         sent.set(seq, now);
         lastSend = now;
-        host.ipOutput(src, dst, IPPROTO_ICMP, icmpEcho(ICMP_ECHO, id, seq, payload(now)), { df: true, ttl: o.ttl });
+        // IP_PMTUDISC_WANT (__ip_make_skb): DF only while the packet fits the route's MTU
+        // (a learnt path MTU included); a larger one leaves in fragments.
+        const df = o.size + 28 <= (host.routeMtu(dst) ?? 1500);
+        host.ipOutput(src, dst, IPPROTO_ICMP, icmpEcho(ICMP_ECHO, id, seq, payload(now)), { df, ttl: o.ttl });
         nextSend = now + o.interval;
         continue;
       }
