@@ -7,7 +7,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { captureOf, goldenSections, lastOutput, normalizeCapture, runLabFile, transcriptBlocks } from "./helpers.js";
+import { explainLab, formatExplanation } from "../src/explain/index.js";
+import { explainDrop } from "../src/explain/rules.js";
+import { buildLabFile, captureOf, goldenSections, lastOutput, normalizeCapture, runLabFile, transcriptBlocks } from "./helpers.js";
 
 const GOLDEN = "test/golden/kernel/lvs-tun-mtu.out";
 
@@ -118,4 +120,13 @@ test("lvs-tun-mtu-blackhole: with the ICMP dropped by the director's OUTPUT chai
   const dir = lab.hosts.get("director")!;
   assert.equal(dir.icmpStats.OutDestUnreachs, ours[2]);
   assert.equal(lab.hosts.get("client")!.icmpStats.InMsgs, 0);
+});
+
+test("lvslab explain: the refused segment is IPVS's tunnel MTU drop, the ICMP about it the firewall's", async () => {
+  const x = await explainLab(buildLabFile(BLACKHOLE));
+  const text = formatExplanation(x);
+  assert.match(text, /data \(1448 bytes\) \[P\.\]\n.*client +sent on eth0.*\n.*director +received on eth0, dropped it\n +why: the IPIP tunnel to 192\.168\.1\.190 adds a 20-byte header, so only 1480 of the route's 1500-byte MTU are left; the packet \(1500 bytes\) says "don't fragment", so IPVS dropped it and told 192\.168\.1\.150 "fragmentation needed \(mtu 1480\)" \[ipvs-tunnel-mtu\]\n/);
+  assert.match(text, /ICMP fragmentation needed \(mtu 1480\) about 192\.168\.1\.150:\d+ > 192\.168\.1\.100:80\n.*director +made it \(route 192\.168\.1\.0\/24 dev eth0\), but did not send it\n +why: .*iptables.*filter\/OUTPUT rule 1 \(-A OUTPUT -p icmp -j DROP\).* \[iptables\]\n/);
+  assert.deepEqual(explainDrop("1500-byte packet with DF does not fit the MTU 1400 of eth1: ICMP fragmentation needed (mtu 1400) to 10.0.1.2").rule, "mtu");
+  assert.deepEqual(explainDrop("IPVS: 1500-byte packet with DF does not fit the route to real server 192.168.1.185 (MTU 1400): ICMP fragmentation needed (mtu 1400) to 192.168.1.150").rule, "ipvs-mtu");
 });

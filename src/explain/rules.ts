@@ -41,9 +41,22 @@ const RULES: { re: RegExp; rule: string; plain: (m: RegExpExecArray) => string }
   { re: /^no route to (\S+)/, rule: "no-route", plain: (m) => `there is no route to ${m[1]}` },
   { re: /^TTL expired in transit$/, rule: "ttl", plain: () => "its TTL ran out" },
   {
-    re: /^packet of (\d+) bytes exceeds the MTU (\d+) of (\S+)$/,
+    re: /^(\d+)-byte packet with DF does not fit the MTU (\d+) of (\S+): ICMP fragmentation needed \(mtu \d+\) to (\S+)$/,
     rule: "mtu",
-    plain: (m) => `the packet (${m[1]} bytes) is larger than ${m[3]}'s MTU of ${m[2]} bytes`,
+    plain: (m) => `the packet (${m[1]} bytes) is larger than ${m[3]}'s MTU of ${m[2]} bytes and says "don't fragment", ` +
+      `so it was dropped and ${m[4]} was told "fragmentation needed (mtu ${m[2]})"`,
+  },
+  {
+    re: /^IPVS: (\d+)-byte packet with DF does not fit the tunnel to (\S+) \(route MTU (\d+) − (\d+) bytes of outer IPIP header = (\d+)\): ICMP fragmentation needed \(mtu \d+\) to (\S+)$/,
+    rule: "ipvs-tunnel-mtu",
+    plain: (m) => `the IPIP tunnel to ${m[2]} adds a ${m[4]}-byte header, so only ${m[5]} of the route's ${m[3]}-byte MTU are left; ` +
+      `the packet (${m[1]} bytes) says "don't fragment", so IPVS dropped it and told ${m[6]} "fragmentation needed (mtu ${m[5]})"`,
+  },
+  {
+    re: /^IPVS: (\d+)-byte packet with DF does not fit the route to real server (\S+) \(MTU (\d+)\): ICMP fragmentation needed \(mtu \d+\) to (\S+)$/,
+    rule: "ipvs-mtu",
+    plain: (m) => `the packet (${m[1]} bytes) is larger than the MTU ${m[3]} of the route to the real server ${m[2]} and says "don't fragment", ` +
+      `so IPVS dropped it and told ${m[4]} "fragmentation needed (mtu ${m[3]})"`,
   },
   {
     re: /^ARP for (\S+) on (\S+) got no answer$/,

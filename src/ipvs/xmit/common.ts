@@ -6,7 +6,7 @@
 import type { Ip4, IpvsPorts, Verdict, Xmit } from "../api.js";
 import {
   emitIpv4, formatIp4, icmpError, ICMP_DEST_UNREACH, ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_TIME_EXCEEDED, IPPROTO_ICMP,
-  ip4Dst, ip4Src, ip4TotalLen,
+  ip4Dst, ip4FillChecksum, ip4Src, ip4TotalLen,
 } from "../../wire/index.js";
 
 export interface XmitEnv {
@@ -146,10 +146,12 @@ export function mtuCheck(env: XmitEnv, b: Uint8Array, c: XmitConn, overhead: num
     : `the route to real server ${formatIp4(c.daddr)} (MTU ${mtu})`;
   const reason = `${len}-byte packet with DF does not fit ${what}: ICMP fragmentation needed (mtu ${mtu}) to ${formatIp4(ip4Src(b))}`;
   if (!masq && c.cp !== undefined) env.countOut?.(c.cp, Math.min(ICMP_ERROR_MAX, 28 + len));
-  if (env.ports.icmpSend) {
-    env.ports.icmpSend(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
-    return { action: "drop", reason };
-  }
-  const icmp = icmpErrorPacket(env, b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, c.vaddr, mtu);
-  return { action: "drop", reason, out: [new LazyXmit(icmp, undefined, NoteKind.Icmp, "", 0, 0, 0, 0, reason)] };
+  let out: Xmit[] | undefined;
+  if (env.ports.icmpSend) env.ports.icmpSend(b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu);
+  else out = [new LazyXmit(icmpErrorPacket(env, b, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, c.vaddr, mtu), undefined, NoteKind.Icmp, "", 0, 0, 0, 0, reason)];
+  // The ICMP quoted the packet with its TTL already decremented, as the kernel's does; the
+  // drop is traced with the packet as it arrived.
+  b[8]!++;
+  ip4FillChecksum(b);
+  return out ? { action: "drop", reason, out } : { action: "drop", reason };
 }
