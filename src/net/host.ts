@@ -198,6 +198,7 @@ export class Host implements HostForTools {
   private netVersion = 0;
   private readonly ipForward: SysctlInt;
   private readonly ipDefaultTtl: SysctlInt;
+  private readonly forwardUsePmtu: SysctlInt;
 
   constructor(
     readonly world: World,
@@ -209,6 +210,7 @@ export class Host implements HostForTools {
     this.sysctl.set("kernel.hostname", name);
     this.ipForward = this.sysctl.int("net.ipv4.ip_forward");
     this.ipDefaultTtl = this.sysctl.int("net.ipv4.ip_default_ttl", 64);
+    this.forwardUsePmtu = this.sysctl.int("net.ipv4.ip_forward_use_pmtu");
     this.pmtu = new PmtuCache(() => world.now(), (n, d) => this.sysctl.getInt(n, d));
     this.reasm = new Reassembler(() => world.now(), this.ip, () => this.sysctl.getInt("net.ipv4.ipfrag_time", 30) * 1_000_000);
     const lo = this.addNic("lo", 0, 65536);
@@ -900,7 +902,7 @@ export class Host implements HostForTools {
     }
     // ip_forward: a DF packet larger than the next hop's MTU is refused with "fragmentation
     // needed" carrying that MTU (ip_exceeds_mtu; the device MTU unless ip_forward_use_pmtu).
-    const fwdMtu = this.sysctl.getInt("net.ipv4.ip_forward_use_pmtu") !== 0 ? this.routeMtu(dst) ?? rt.dev.mtu : rt.dev.mtu;
+    const fwdMtu = this.forwardUsePmtu.value !== 0 ? this.routeMtu(dst) ?? rt.dev.mtu : rt.dev.mtu;
     if (pkt.length > fwdMtu && (pkt[6]! & 0x40) !== 0) {
       this.ip.FragFails++;
       this.drop(`${pkt.length}-byte packet with DF does not fit the MTU ${fwdMtu} of ${rt.dev.name}: ICMP fragmentation needed (mtu ${fwdMtu}) to ${formatIp4(src)}`, pkt, nic.name);
@@ -1076,7 +1078,7 @@ export class Host implements HostForTools {
       dev.transmit(emitEthernet({ dst: 0, src: 0, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
       return;
     }
-    const mtu = this.isLocalAddr(ip4Src(pkt)) ? this.pmtuFor(ip4Dst(pkt), dev) : dev.mtu;
+    const mtu = this.pmtu.size !== 0 && this.isLocalAddr(ip4Src(pkt)) ? this.pmtuFor(ip4Dst(pkt), dev) : dev.mtu;
     if (pkt.length > mtu) {
       // ip_fragment: DF refuses (ICMP "fragmentation needed" to the sender, itself if the
       // packet is local, whose socket then learns the path MTU); otherwise fragments go.

@@ -54,6 +54,11 @@ export class PmtuCache {
     return true;
   }
 
+  /** How many exceptions are kept (expired ones included until looked at). */
+  get size(): number {
+    return this.m.size;
+  }
+
   /** rt_cache_flush: every exception becomes stale. */
   flush(): void {
     this.m.clear();
