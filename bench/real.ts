@@ -1,0 +1,183 @@
+/**
+ * `npm run bench:real` — real mode's benchmark (not a test; root only). On one set of
+ * namespaces (bench/real-lab.yaml: the seed's lab, the client also on the real servers'
+ * LAN) it measures short HTTP connections (one request per connection, `wrk` with
+ * `Connection: close`) from the client's namespace:
+ *
+ *   (a) straight to real_server1's nginx — the ceiling;
+ *   (b) through lvslab's director, LVS-NAT, wrr 1:2 (the seed's lvs_nat.sh);
+ *   (c) through HAProxy in TCP mode on the same director namespace (the kernel owns the VIP
+ *       there for it), roundrobin with the same weights.
+ *
+ * and the packets per second lvslab's director forwarded in (b). Every run is bounded
+ * (wrk -d, --timeout, and a hard kill); the lab is taken down at the end, also on failure.
+ *
+ *   node dist/bench/real.js [--duration S] [--connections N]
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, "..", "..");
+const MAIN = join(ROOT, "dist", "src", "cli", "main.js");
+const LAB_FILE = join(ROOT, "bench", "real-lab.yaml");
+const LAB = "lvs-nat-bench";
+const STATE = "/run/lvslab-bench";
+const ENV = { ...process.env, LVSLAB_STATE_DIR: STATE };
+const VIP = "192.168.75.131";
+const RS1 = "192.168.1.185";
+
+interface Wrk {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: string;
+}
+
+function which(p: string): string | undefined {
+  return ["/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"].map((d) => join(d, p)).find((f) => existsSync(f));
+}
+
+function run(cmd: string, args: string[], timeoutMs = 30_000): { code: number; out: string; err: string } {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs, killSignal: "SIGKILL", env: ENV });
+  return { code: r.status ?? -1, out: r.stdout ?? "", err: r.stderr ?? "" };
+}
+
+function lvslab(...args: string[]): { code: number; out: string; err: string } {
+  return run(process.execPath, [MAIN, ...args], 60_000);
+}
+
+function must(r: { code: number; out: string; err: string }, what: string): string {
+  if (r.code !== 0) throw new Error(`${what}: exit ${r.code}: ${r.err || r.out}`);
+  return r.out;
+}
+
+/** wrk's latency figures ("1.27ms", "830.00us", "1.02s") in milliseconds. */
+function ms(v: string): number {
+  const m = /^([\d.]+)(us|ms|s|m)$/.exec(v);
+  if (!m) return NaN;
+  const x = Number(m[1]);
+  return m[2] === "us" ? x / 1000 : m[2] === "ms" ? x : m[2] === "s" ? x * 1000 : x * 60_000;
+}
+
+function wrk(ns: string, url: string, seconds: number, conns: number): Wrk {
+  const r = run("ip", ["netns", "exec", ns, "wrk", "-t1", `-c${conns}`, `-d${seconds}s`, "--timeout", "2s", "--latency", "-H", "Connection: close", url], (seconds + 20) * 1000);
+  if (r.code !== 0) throw new Error(`wrk ${url}: ${r.err || r.out}`);
+  const num = (re: RegExp): string => re.exec(r.out)?.[1] ?? "NaN";
+  return {
+    rps: Number(num(/^Requests\/sec:\s+([\d.]+)/m)),
+    p50: ms(num(/^\s+50%\s+(\S+)/m)),
+    p99: ms(num(/^\s+99%\s+(\S+)/m)),
+    requests: Number(num(/^\s+(\d+) requests in/m)),
+    errors: [/^\s+(Socket errors:.*)$/m, /^\s+(Non-2xx or 3xx responses:.*)$/m].map((re) => re.exec(r.out)?.[1]).filter(Boolean).join("; "),
+  };
+}
+
+function journal(): Array<Record<string, unknown>> {
+  return readFileSync(join(STATE, LAB, "journal"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+function sleep(msec: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, msec);
+}
+
+/** IPVS packet counters of the service (InPkts + OutPkts). */
+function ipvsPackets(): number {
+  const out = must(lvslab("exec", LAB, "vip", "--", "ipvsadm", "-L", "-n", "--stats"), "ipvsadm --stats");
+  const m = new RegExp(`^TCP  ${VIP.replace(/\./g, "\\.")}:80\\s+\\d+\\s+(\\d+)\\s+(\\d+)`, "m").exec(out);
+  return m ? Number(m[1]) + Number(m[2]) : NaN;
+}
+
+function main(): number {
+  const args = process.argv.slice(2);
+  let seconds = 5;
+  let conns = 8;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--duration") seconds = Number(args[++i]);
+    else if (args[i] === "--connections") conns = Number(args[++i]);
+    else {
+      process.stderr.write("usage: node dist/bench/real.js [--duration S] [--connections N]\n");
+      return 2;
+    }
+  }
+  if (!(seconds >= 1 && seconds <= 60) || !(conns >= 1 && conns <= 256)) {
+    process.stderr.write("bench:real: --duration 1..60 seconds, --connections 1..256\n");
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write("bench:real: needs root (network namespaces)\n");
+    return 77;
+  }
+  for (const p of ["ip", "wrk", "nginx", "python3"]) {
+    if (!which(p)) {
+      process.stderr.write(`bench:real: needs ${p} (Debian: apt-get install -y iproute2 wrk nginx-light python3)\n`);
+      return 77;
+    }
+  }
+  const haproxy = which("haproxy");
+  lvslab("down", LAB); // a run killed earlier
+  const rows: Array<[string, Wrk | string]> = [];
+  let pps = NaN;
+  try {
+    must(lvslab("up", LAB_FILE), "lvslab up");
+    const id = String(journal()[0]!.id);
+    const client = `lvs-${id}-client`;
+    const vipNs = `lvs-${id}-vip`;
+    must(lvslab("exec", LAB, "vip", "--", "sh", "/usr/local/sbin/lvs_nat.sh"), "lvs_nat.sh");
+    wrk(client, `http://${RS1}/`, 1, conns); // warm-up
+    rows.push(["(a) client -> real_server1 (ceiling)", wrk(client, `http://${RS1}/`, seconds, conns)]);
+    const before = ipvsPackets();
+    const t0 = process.hrtime.bigint();
+    rows.push(["(b) client -> lvslab director (NAT) -> rs1/rs2", wrk(client, `http://${VIP}/`, seconds, conns)]);
+    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    pps = (ipvsPackets() - before) / secs;
+    if (!haproxy) rows.push(["(c) client -> HAProxy (TCP) -> rs1/rs2", "haproxy is not installed (apt-get install -y haproxy)"]);
+    else {
+      // The same namespace, now run by the kernel: lvslab's director stops, the kernel takes its addresses.
+      const dir = journal().find((e) => e.kind === "proc" && e.what === "lvslab director");
+      if (dir) process.kill(Number(dir.pid), "SIGTERM");
+      sleep(1000);
+      must(run("ip", ["netns", "exec", vipNs, "sh", "-ec", "ip addr add 192.168.1.186/24 dev eth0; ip addr add 192.168.75.131/24 dev eth1"]), "director addresses");
+      const cfg = join(STATE, LAB, "haproxy.cfg");
+      writeFileSync(cfg, [
+        "global", "  maxconn 4096",
+        "defaults", "  mode tcp", "  timeout connect 2s", "  timeout client 10s", "  timeout server 10s",
+        "frontend vip", `  bind ${VIP}:80`, "  default_backend rs",
+        "backend rs", "  balance roundrobin", "  server rs1 192.168.1.185:80 weight 1", "  server rs2 192.168.1.190:80 weight 2", "",
+      ].join("\n"));
+      // Started in the lab's director namespace: lvslab down kills it with the namespace.
+      const hp = spawn("ip", ["netns", "exec", vipNs, haproxy, "-f", cfg, "-db"], { detached: true, stdio: "ignore" });
+      hp.unref();
+      let ok = false;
+      for (let i = 0; i < 50 && !ok; i++) {
+        ok = run("ip", ["netns", "exec", client, "curl", "-s", "-m", "1", "-o", "/dev/null", `http://${VIP}/`]).code === 0;
+        if (!ok) sleep(100);
+      }
+      rows.push(["(c) client -> HAProxy (TCP) -> rs1/rs2", ok ? wrk(client, `http://${VIP}/`, seconds, conns) : "haproxy did not answer"]);
+    }
+  } finally {
+    lvslab("down", LAB);
+  }
+  const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model ?? "?";
+  const out: string[] = [
+    `lvslab bench:real — ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}, node ${process.version}`,
+    `wrk -t1 -c${conns} -d${seconds}s --timeout 2s --latency -H "Connection: close" (one request per TCP connection), from the client's namespace`,
+    "",
+    `${"path".padEnd(48)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}  errors`,
+  ];
+  for (const [name, r] of rows) {
+    if (typeof r === "string") out.push(`${name.padEnd(48)} ${r}`);
+    else out.push(`${name.padEnd(48)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${r.errors || "-"}`);
+  }
+  out.push("", `lvslab director, (b): ${pps.toFixed(0)} packets/s forwarded (IPVS InPkts + OutPkts over the run)`);
+  const [a, b, c] = rows.map(([, r]) => (typeof r === "string" ? NaN : r.rps));
+  out.push(`lvslab / ceiling: ${(b! / a!).toFixed(2)}   lvslab / HAProxy: ${(b! / c!).toFixed(2)}   (goals: >= 0.5 and >= 1.0)`);
+  process.stdout.write(out.join("\n") + "\n");
+  return 0;
+}
+
+process.exitCode = main();
