@@ -70,6 +70,9 @@ describe("LVS-FullNAT on network namespaces", { skip, timeout: 120_000 }, () => 
         await new Promise((r2) => setTimeout(r2, 100));
       }
       assert.deepEqual(curls, sim.curls);
+      // tcpdump hands packets over in blocks (up to 1 s without --immediate-mode): as the
+      // lab's own steps do, let a second pass before stopping it.
+      await new Promise((r2) => setTimeout(r2, 1500));
     } finally {
       await new Promise<void>((res) => {
         const t = setTimeout(() => (p.kill("SIGKILL"), res()), 5000);

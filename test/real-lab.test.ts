@@ -87,6 +87,9 @@ describe("the seed's LVS-NAT lab on network namespaces", { skip, timeout: 180_00
       assert.deepEqual(real, simCurls, "the real servers answer in the simulator's wrr order");
       await pause(2100); // --stats shows the counters of the estimator's last 2 s tick (Linux 6.1)
       assert.equal(onDirector("ipvsadm", "-L", "-n", "--stats").out, lastOutput(simBlocks, "vip", "ipvsadm -L -n --stats"));
+      // tcpdump hands packets over in blocks (up to 1 s without --immediate-mode): as the
+      // lab's own steps do, let a second pass before stopping it.
+      await pause(1500);
     } finally {
       await stop(cap.p);
     }
