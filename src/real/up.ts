@@ -191,7 +191,7 @@ function writeHostFiles(labName: string, h: HostSpec): void {
   if (h.services.length > 0) {
     for (const d of ["var/log/nginx", "var/lib/nginx", "run", "etc/nginx"]) mkdirSync(join(hd, d), { recursive: true });
     for (const svc of h.services) mkdirSync(join(hd, svc.root), { recursive: true });
-    writeFileSync(nginxConfPath({ hostDir: hd }), nginxConf(h.services[0]!, { hostDir: hd }));
+    writeFileSync(nginxConfPath({ hostDir: hd }), nginxConf(h.services, { hostDir: hd }));
     // nginx -s stop in `lvslab exec` reads /etc/nginx/nginx.conf: this server's, with its pid file.
     dirs.add("/etc/nginx");
     dirs.add("/var/log/nginx");
@@ -280,6 +280,7 @@ function startServices(labName: string, h: HostSpec, ns: string, o: UpOptions): 
     argv = hostCommand(labName, ns, h.name, [process.execPath, LVSLAB_MAIN, "httpd", "--root", join(hd, svc.root), "--port", String(svc.port),
       "--index", svc.index, "--log", accessLogPath({ hostDir: hd }), "--pid-file", pidFile]);
     what = "lvslab httpd";
+    if (h.services.length > 1 || svc.proxyProtocol) o.out(`lvslab: warning: ${h.name}: lvslab httpd serves only port ${svc.port}, without PROXY protocol; install nginx-light for the lab's other servers\n`);
   }
   const pid = startDetached(labName, argv, log, { ns, host: h.name, what });
   const r = waitFor(() => existsSync(pidFile), pid, SERVICE_START_MS);
