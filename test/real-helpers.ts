@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { repoPath } from "./helpers.js";
+import { labId } from "../src/real/netns.js";
 
 export const MAIN = repoPath("dist", "src", "cli", "main.js");
 export const STATE_DIR = `/run/lvslab-test-${process.pid}`;
@@ -51,9 +52,19 @@ export function labPrefix(lab: string): string {
   return `lvs-${(JSON.parse(j) as { id: string }).id}`;
 }
 
-/** Interfaces of the namespace the tests run in (names only). */
+/**
+ * Interfaces of the namespace the tests run in that `up` could have made: named as its
+ * bridge ports and bridges (h0-eth0, h1n0, br0) or as a lab's NICs (eth0, eth1). Other
+ * tests running at the same time make interfaces of their own; these names are not theirs.
+ */
 export function rootLinks(): string[] {
-  return sh("ip", ["-o", "link", "show"]).out.split("\n").map((l) => l.split(": ")[1]?.split("@")[0] ?? "").filter((n) => n !== "").sort();
+  return sh("ip", ["-o", "link", "show"]).out.split("\n").map((l) => l.split(": ")[1]?.split("@")[0] ?? "")
+    .filter((n) => /^(h\d+-|h\d+n\d+$|br\d+$|eth\d+$)/.test(n)).sort();
+}
+
+/** The namespace prefix of `lab` in this test process's state directory (as `up` derives it). */
+export function expectedPrefix(lab: string): string {
+  return `lvs-${labId(`${STATE_DIR}/${lab}`)}`;
 }
 
 /** Live (non-zombie) processes whose network namespace is one of `nsInodes`. */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { downAll, labPrefix, lvslab, MAIN, namespaces, nsInodes, processesIn, realSkipReason, rootLinks, sh, STATE_DIR, ENV } from "./real-helpers.js";
+import { downAll, expectedPrefix, labPrefix, lvslab, MAIN, namespaces, nsInodes, processesIn, realSkipReason, rootLinks, sh, STATE_DIR, ENV } from "./real-helpers.js";
 
 const LAB = "test/labs/real-pair.yaml";
 const skip = realSkipReason();
@@ -24,6 +24,7 @@ test("up builds a namespace per host on a bridge; exec runs real commands there;
     // kernel.panic is the machine's, not the namespace's: not applied, and said so.
     assert.match(up.out, /warning: web: sysctl kernel\.panic=5 is not per network namespace; not applied/);
     const prefix = labPrefix("real-pair");
+    assert.equal(prefix, expectedPrefix("real-pair"));
     const mine = namespaces().filter((n) => n.startsWith(prefix));
     assert.deepEqual(mine.sort(), [prefix, `${prefix}-client`, `${prefix}-web`].sort());
     assert.deepEqual(rootLinks(), linksBefore, "up created no interface in the namespace it ran in");
@@ -73,6 +74,8 @@ test("up builds a namespace per host on a bridge; exec runs real commands there;
 });
 
 test("down removes everything after up was killed with SIGKILL halfway", { skip, timeout: 60_000 }, async () => {
+  // Other test files make namespaces at the same time: only this lab's prefix counts.
+  const prefix = expectedPrefix("real-pair");
   const before = new Set(namespaces());
   const linksBefore = rootLinks();
   const child = spawn(process.execPath, [MAIN, "up", LAB], { env: ENV, stdio: "ignore" });
@@ -81,12 +84,12 @@ test("down removes everything after up was killed with SIGKILL halfway", { skip,
     let made: string[] = [];
     for (let i = 0; i < 1500 && made.length < 2; i++) {
       await new Promise((r) => setTimeout(r, 10));
-      made = namespaces().filter((n) => !before.has(n) && n.startsWith("lvs-"));
+      made = namespaces().filter((n) => !before.has(n) && n.startsWith(prefix));
     }
     child.kill("SIGKILL");
     await new Promise((r) => child.once("exit", r));
     assert.ok(made.length >= 2, "up got as far as creating namespaces");
-    const inodes = nsInodes(namespaces().filter((n) => !before.has(n)));
+    const inodes = nsInodes(namespaces().filter((n) => n.startsWith(prefix)));
     const st = lvslab(["status"]);
     assert.match(st.out, /^real-pair: half up/m);
     const again = lvslab(["up", LAB]);
@@ -94,7 +97,7 @@ test("down removes everything after up was killed with SIGKILL halfway", { skip,
     assert.match(again.err, /was left half up by an interrupted lvslab up; run lvslab down real-pair first/);
     const down = lvslab(["down", "real-pair"]);
     assert.equal(down.code, 0, down.err);
-    assert.deepEqual(namespaces().filter((n) => !before.has(n)), [], "no namespace left");
+    assert.deepEqual(namespaces().filter((n) => n.startsWith(prefix)), [], "no namespace left");
     assert.deepEqual(processesIn(inodes), []);
     assert.deepEqual(rootLinks(), linksBefore);
     assert.ok(!existsSync(join(STATE_DIR, "real-pair")));
