@@ -6,9 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildTcpPacket, hex } from "../src/wire/testing.js";
+import { buildTcpPacket, buildUdpPacket, hex } from "../src/wire/testing.js";
 import {
-  formatIp4, ipv4ChecksumOk, parseIcmp, parseIpv4, parseTcp, tcpChecksumOk, type TcpSegment,
+  formatIp4, ipv4ChecksumOk, parseIcmp, parseIpv4, parseTcp, parseUdp, tcpChecksumOk, udpChecksumOk, type TcpSegment,
 } from "../src/wire/index.js";
 import { FwdMethod, type Verdict } from "../src/ipvs/api.js";
 import { IpvsEngine } from "../src/ipvs/engine.js";
@@ -393,4 +393,31 @@ test("ipvsadm --proxy-protocol: listed as DPVS lists it, saved, and checked", as
     { code: 2, out: "", err: "invalid proxy-protocol `v3' specified (v1, v2 or disable)\n" });
   assert.deepEqual(await ipvsadm(e, "ipvsadm -a -t 192.168.75.131:80 -r 192.168.1.185 --fullnat --proxy-protocol v1"),
     { code: 2, out: "", err: "Illegal 'proxy-protocol' option with the 'add-server' command\n" });
+});
+
+test("FullNAT: UDP both ways, and a deleted local address keeps serving its connections", () => {
+  const { e } = newEngine({}, [VIP, LIP]);
+  const ukey = { fwmark: 0 as const, protocol: 17, addr: ip(VIP), port: 53 };
+  e.addService(svcSpec(ukey, "rr"));
+  e.addDest(ukey, destSpec(RIP, 53, { fwd: FwdMethod.FullNat }));
+  e.addLaddr(ukey, ip(LIP));
+  const q = buildUdpPacket({ src: CIP, dst: VIP, sport: 33333, dport: 53, payload: "query" });
+  const out = sent(e.localIn(q, CTX));
+  const p = parseIpv4(out);
+  assert.ok(p.ok && ipv4ChecksumOk(out));
+  const u = parseUdp(p.value.payload);
+  assert.ok(u.ok);
+  assert.equal(`${formatIp4(p.value.header.src)}.${u.value.srcPort} > ${formatIp4(p.value.header.dst)}.${u.value.dstPort}`, `${LIP}.5001 > ${RIP}.53`);
+  assert.equal(new TextDecoder().decode(u.value.payload), "query");
+  assert.ok(udpChecksumOk(p.value.payload, p.value.header.src, p.value.header.dst));
+  assert.equal(e.delLaddr(ukey, ip(LIP)), undefined);
+  const answer = sent(e.localIn(buildUdpPacket({ src: RIP, dst: LIP, sport: 53, dport: 5001, payload: "answer" }), { inIf: "eth0", fwmark: 0 }));
+  const a = parseIpv4(answer);
+  assert.ok(a.ok);
+  const au = parseUdp(a.value.payload);
+  assert.ok(au.ok && udpChecksumOk(a.value.payload, a.value.header.src, a.value.header.dst));
+  assert.equal(`${formatIp4(a.value.header.src)}.${au.value.srcPort} > ${formatIp4(a.value.header.dst)}.${au.value.dstPort}`, `${VIP}.53 > ${CIP}.33333`);
+  // A new flow has no local address left.
+  const v = e.localIn(buildUdpPacket({ src: CIP, dst: VIP, sport: 33334, dport: 53, payload: "q" }), CTX);
+  assert.equal(v.action === "drop" && v.reason, "ipvs-fullnat-no-local-port");
 });

@@ -286,10 +286,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
 
   private removeService(svc: Service): void {
     const pool = this.laddrPools.get(svc);
-    if (pool) {
-      for (const la of pool.list) this.fnat.delLocal(la.addr);
-      this.laddrPools.delete(svc);
-    }
+    if (pool) this.laddrPools.delete(svc);
     this.proxyProto.delete(svc);
     // __ip_vs_del_service: dests go to the trash without scheduler callbacks.
     for (const d of svc.dests.splice(0)) this.trashDest(d);
@@ -484,7 +481,6 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     addr >>>= 0;
     if (pool.list.some((l) => l.addr === addr)) return "EEXIST";
     pool.list.push(new Laddr(addr));
-    this.fnat.addLocal(addr);
     this.fullnatInUse();
     return undefined;
   }
@@ -499,7 +495,6 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     // svc->curr_laddr moves to the next entry when it is the one deleted.
     pool.list.splice(i, 1);
     if (pool.curr > i || pool.curr >= pool.list.length) pool.curr--;
-    this.fnat.delLocal(addr);
     return undefined;
   }
 
@@ -1035,7 +1030,9 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const tflags = proto === IPPROTO_TCP ? b[ihl + 13]! : 0;
     const tab = this.tab;
     let cp = tab.inLookup(proto, saddr, sport, daddr, dport);
-    if (cp < 0 && this.fnat.size !== 0 && this.fnat.isLaddr(daddr)) {
+    // Replies to a local address: looked up by the connection, not by the service's current
+    // list (a deleted local address keeps serving its connections, as in Alibaba's table).
+    if (cp < 0 && this.fnat.size !== 0) {
       const o = this.fnat.outLookup(tab, proto, saddr, sport, daddr, dport);
       if (o >= 0) return this.fnatReply(o, b, ihl, tot, proto);
     }

@@ -58,29 +58,12 @@ const key = (addr: Ip4, port: number): number => (addr >>> 0) * 65536 + port;
 export class FnatTable {
   private readonly byRow = new Map<number, FnatConn>();
   private readonly out = new Map<number, number[]>();
-  private readonly local = new Map<Ip4, number>();
-
   get size(): number {
     return this.byRow.size;
   }
 
   get(row: number): FnatConn | undefined {
     return this.byRow.get(row);
-  }
-
-  /** True when some service lists `addr` as a local address. */
-  isLaddr(addr: Ip4): boolean {
-    return this.local.has(addr >>> 0);
-  }
-
-  addLocal(addr: Ip4): void {
-    this.local.set(addr >>> 0, (this.local.get(addr >>> 0) ?? 0) + 1);
-  }
-
-  delLocal(addr: Ip4): void {
-    const n = (this.local.get(addr >>> 0) ?? 0) - 1;
-    if (n > 0) this.local.set(addr >>> 0, n);
-    else this.local.delete(addr >>> 0);
   }
 
   /** ip_vs_get_laddr: round robin from the entry after the current one. */
