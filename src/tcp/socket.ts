@@ -1353,6 +1353,9 @@ export class TcpSocket {
   private pushPending(): void {
     if (!(this.state === "ESTABLISHED" || this.state === "CLOSE_WAIT" || this.state === "FIN_WAIT1" ||
       this.state === "LAST_ACK" || this.state === "CLOSING")) return;
+    // tcp_current_mss: the route's MTU moved since the MSS was computed (a path MTU another
+    // socket learnt, or one that expired): the MSS follows before anything is sent.
+    if (this.pmtuCookie !== 0 && this.routeMtu() !== this.pmtuCookie) this.syncMss();
     const end = this.dataEnd();
     for (;;) {
       const nxt = this.sndNxt;

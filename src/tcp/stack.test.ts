@@ -38,6 +38,32 @@ function seedExchange(net: TestNet, respLen = 255) {
   return { client, server, c, events };
 }
 
+describe("TcpStack path MTU", () => {
+  it("an established connection follows its route's MTU on the next send (tcp_current_mss), down and back up", () => {
+    const net = new TestNet();
+    let mtu = 1500;
+    const client = net.addHost(CIP, { mtu: () => mtu });
+    const server = net.addHost(VIP);
+    server.listen({ port: 80 }, () => {});
+    const c = client.connect({ dst: VIP, dport: 80, noDelay: true });
+    net.run(10_000);
+    const sizes = () => net.capture.filter((x) => x.src === CIP && x.seg.payload.length > 0).map((x) => x.seg.payload.length);
+    c.send("a".repeat(3000));
+    net.run(50_000);
+    assert.deepEqual(sizes(), [1448, 1448, 104]);
+    // Another socket learnt a path MTU of 1400 for this destination.
+    mtu = 1400;
+    c.send("b".repeat(3000));
+    net.run(100_000);
+    assert.deepEqual(sizes().slice(3), [1348, 1348, 304]);
+    // It expired.
+    mtu = 1500;
+    c.send("c".repeat(1500));
+    net.run(150_000);
+    assert.deepEqual(sizes().slice(6), [1448, 52]);
+  });
+});
+
 describe("TcpStack handshake and close", () => {
   it("matches the real kernel's flag sequence, options and windows (seed-nat golden)", () => {
     const net = new TestNet();

@@ -21,7 +21,8 @@ export interface Captured {
 export interface TestHostOptions {
   sysctl?: Record<string, string>;
   seed?: number;
-  mtu?: number;
+  /** The route MTU (a function: it may change, as a learnt path MTU does). */
+  mtu?: number | (() => number);
 }
 
 export class TestNet {
@@ -56,7 +57,7 @@ export class TestNet {
       rng: new Rng(opts.seed ?? addr),
       sysctl: (n) => sys[n],
       wake: () => {},
-      routeMtu: () => opts.mtu ?? 1500,
+      routeMtu: () => (typeof opts.mtu === "function" ? opts.mtu() : opts.mtu ?? 1500),
     });
     this.stacks.set(addr, stack);
     return stack;
