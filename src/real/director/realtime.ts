@@ -25,15 +25,22 @@ export class RealTimeDriver {
   constructor(readonly world: World) {
     const q = world.queue;
     // Whatever schedules an event from outside a pump (a command continuing after an
-    // await, a frame a tool sends) must wake the driver. `after` goes through `at`.
+    // await, a frame a tool sends) must wake the driver, and must count its delay from
+    // now, not from the last pump: the clock is caught up first when nothing is overdue.
     const at = q.at.bind(q);
     q.at = (t: Micros, fn: () => void): EventHandle => {
       const h = at(t, fn);
       this.kick(h.at);
       return h;
     };
+    const after = q.after.bind(q);
+    q.after = (delay: Micros, fn: () => void): EventHandle => {
+      this.catchUp();
+      return after(delay, fn); // through `at` above
+    };
     const deliverAfter = q.deliverAfter.bind(q);
     q.deliverAfter = (delay, sink, frame) => {
+      this.catchUp();
       deliverAfter(delay, sink, frame);
       this.kick(q.now() + delay);
     };
@@ -92,6 +99,16 @@ export class RealTimeDriver {
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
     this.immediate = undefined;
+  }
+
+  /** Outside a pump, move virtual time up to real time (never past an overdue event). */
+  private catchUp(): void {
+    if (this.inPump || this.stopped) return;
+    const q = this.world.queue;
+    const now = this.realNow();
+    if (q.now() >= now) return;
+    const next = q.peekTime();
+    if (next === undefined || next > now) q.advanceTo(now);
   }
 
   private kick(at: Micros): void {
