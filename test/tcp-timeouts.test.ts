@@ -18,13 +18,12 @@
  * that much more above the golden's.
  *
  * Cases 4, 5, 8 and 8b drop FINs with `iptables -A OUTPUT ... --tcp-flags FIN FIN -j DROP`.
- * Every state matches; what lvslab's TCP does not do yet is what Linux does when its own
- * OUTPUT hook drops a segment: the FIN stays unsent (retried by the probe timer) while the
- * ACK it carried counts as sent, so the peer never gets an ACK for its own FIN and keeps
- * retransmitting it. So in the kernel's case 4 the client's FIN retransmissions re-arm the
- * CLOSE_WAIT entry (00:58 four seconds on) and in case 5 the client's FIN gets through at a
- * later retransmission; those two countdowns, and the packet and byte counts of the port 80
- * and 82 services in the final --stats, are left out of the comparison.
+ * As in Linux, a FIN its own OUTPUT chain drops stays unsent (the probe timer retries it)
+ * while the ACK it carried counts as sent, so the peer keeps retransmitting its FIN: in
+ * case 4 those retransmissions re-arm the CLOSE_WAIT entry (00:58 four seconds on). Left out,
+ * because they depend on how the real run's timing fell against the retry backoff: the
+ * countdown of the port-82 entry after the client's FIN is let through (case 5), and the
+ * packet and byte counts of the port-80 service in the final --stats.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -139,12 +138,15 @@ test("tcp-timeouts golden: IPVS states, countdowns, RST and no-destination cases
   await L("-c client FIN sent, server FIN dropped t+1s");
   same("-L -n, case 4", await out(vip, "ipvsadm -L -n"), g("-c client FIN sent, server FIN dropped t+1s").split("\n").slice(4).join("\n"));
   await sleepWorld(world, 3_000_000);
-  await L("-c client FIN sent, server FIN dropped t+4s", undefined, /CLOSE_WAIT/);
+  await L("-c client FIN sent, server FIN dropped t+4s");
   for (const h of [rs1, rs2]) await sh(h, "iptables -F OUTPUT");
   await sleepWorld(world, 4_000_000);
   await L("-c after rs FIN allowed again t+4s");
   // [case 5] server closes first (busybox nc -l on rs1:82); the client's FIN is dropped.
-  // busybox nc exits when the peer closes, so the client socket closes on the server's FIN.
+  // busybox nc exits when the peer closes, so the client socket closes after the server's
+  // FIN: 100 ms later, as on the emulated VM the process exit took longer than the delayed
+  // ACK (the golden's FIN_WAIT countdown shows the real server never resent its FIN, so the
+  // client's ACK got out before its own dropped FIN could take it along).
   await sh(vip, `ipvsadm -A -t ${V}:82 -s rr`);
   await sh(vip, `ipvsadm -a -t ${V}:82 -r 192.168.1.185:82 -m`);
   const serveOnce = () => {
@@ -156,7 +158,11 @@ test("tcp-timeouts golden: IPVS states, countdowns, RST and no-destination cases
     assert.ok(typeof l !== "string");
     return box;
   };
-  const holdUntilEnd = (dport: number) => { const s = hold(dport); s.onEnd = () => s.close(); return s; };
+  const holdUntilEnd = (dport: number) => {
+    const s = hold(dport);
+    s.onEnd = () => void sleepWorld(world, 100_000).then(() => s.close());
+    return s;
+  };
   const srv = serveOnce();
   await sleepWorld(world, 1_000_000);
   await sh(client, "iptables -A OUTPUT -p tcp --dport 82 --tcp-flags FIN FIN -j DROP");
@@ -170,6 +176,8 @@ test("tcp-timeouts golden: IPVS states, countdowns, RST and no-destination cases
   await L("-c port 82 t+4s");
   await sh(client, "iptables -F OUTPUT");
   await sleepWorld(world, 4_000_000);
+  // When the client's FIN finally passes depends on its retry backoff against the moment of
+  // the flush, which the real run's start-up time moved: the countdown is left out here.
   await L("-c port 82 after client FIN allowed t+4s", undefined, /131:82 /);
   // [case 6]
   const cap = new Transcript();
@@ -227,8 +235,9 @@ test("tcp-timeouts golden: IPVS states, countdowns, RST and no-destination cases
   await L("-c after --set: port 82 server FIN sent, client FIN dropped t+1s");
   await sh(client, "iptables -F OUTPUT");
   same("-L -n (end)", await out(vip, "ipvsadm -L -n"), g("ipvsadm -L -n (end)"));
-  // Packets and bytes of the services whose FINs were dropped differ (see the header).
-  const noPkts = (t: string) => t.replace(/^(TCP  192\.168\.75\.131:8[02] +\d+|  -> 192\.168\.1\.\d+:8[02] +\d+)( +\d+){4}$/gm, "$1 ...");
+  // How many FIN retransmissions the port-80 rows count depends on the real run's timing
+  // between each drop and flush (and the last tick): their packets and bytes are left out.
+  const noPkts = (t: string) => t.replace(/^(TCP  192\.168\.75\.131:80 +\d+|  -> 192\.168\.1\.\d+:80 +\d+)( +\d+){4}$/gm, "$1 ...");
   same("-L -n --stats (end)", noPkts(await out(vip, "ipvsadm -L -n --stats")), noPkts(g("ipvsadm -L -n --stats (end)")));
 
   // The kernel log: the "no destination available" lines of cases 7 and 7b.

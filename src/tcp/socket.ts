@@ -706,8 +706,10 @@ export class TcpSocket {
     if (len > 0 || f & TCP_FIN) {
       switch (this.state) {
         case "CLOSE_WAIT": case "CLOSING": case "LAST_ACK":
-          // The peer already sent FIN: later data is ignored; a retransmitted FIN is re-ACKed.
-          if (before(seg.seq, this.rcvNxt)) this.sendDupAck(seg);
+          // The peer already sent FIN: later data is ignored; a retransmission goes to
+          // tcp_data_queue, which asks for an immediate ACK. That ACK rides on whatever
+          // pushPending sends first (a FIN of ours the host could not send yet takes it along).
+          if (before(seg.seq, this.rcvNxt)) this.dataQueue(seg);
           break;
         case "FIN_WAIT1": case "FIN_WAIT2":
           if (this.orphan && len > 0 && after(seqAdd(seg.seq, len), this.rcvNxt)) {
@@ -1254,8 +1256,12 @@ export class TcpSocket {
     return id;
   }
 
-  /** tcp_transmit_skb for everything after the handshake. */
-  private emit(s: OutSeg): void {
+  /**
+   * tcp_transmit_skb for everything after the handshake. The ACK it carries counts as sent
+   * (tcp_event_ack_sent comes before ip_queue_xmit) even when the host then fails to send
+   * the segment; the result says whether it left.
+   */
+  private emit(s: OutSeg): boolean {
     const st = this.stack;
     const opts: TcpOption[] = [];
     if (this.tsOk) opts.push({ kind: "nop" }, { kind: "nop" }, { kind: "timestamp", val: this.tsNow(), ecr: this.tsRecent });
@@ -1291,7 +1297,7 @@ export class TcpSocket {
       st.ports.cancel(a.timer);
       a.timer = undefined;
     }
-    st.output(this.localAddr, this.remoteAddr, bytes, this.nextIpId());
+    return st.output(this.localAddr, this.remoteAddr, bytes, this.nextIpId());
   }
 
   private sackBlocks(): [number, number][] {
@@ -1379,7 +1385,7 @@ export class TcpSocket {
         let flags = TCP_ACK;
         if (this.writeEnds.some((e) => after(e, nxt) && !after(e, segEnd))) flags |= TCP_PSH;
         if (finHere) flags |= TCP_FIN;
-        this.transmit(nxt, payload, flags, isRtx);
+        if (!this.transmit(nxt, payload, flags, isRtx)) break;
         continue;
       }
       if (this.finQueued && nxt === this.finSeq && !(unsent < 0)) {
@@ -1387,24 +1393,32 @@ export class TcpSocket {
         // Only a first FIN ignores the congestion window (tcp_cwnd_test); after a timeout
         // (cwnd 1, the head resent) the FIN waits its turn.
         if (finRtx && nxt !== this.sndUna && Math.ceil(seqDiff(nxt, this.sndUna) / this.mss) >= this.cwnd) break;
-        this.transmit(nxt, undefined, TCP_FIN | TCP_ACK, finRtx);
+        if (!this.transmit(nxt, undefined, TCP_FIN | TCP_ACK, finRtx)) break;
         continue;
       }
       break;
     }
   }
 
-  private transmit(seq: number, payload: Uint8Array | undefined, flags: number, isRtx: boolean): void {
+  /**
+   * Send one segment of the queue. A new segment the host fails to send stays unsent, as
+   * in tcp_write_xmit: nothing moves, and with nothing in flight the probe timer retries it
+   * (tcp_check_probe_timer), backing off each time. False then.
+   */
+  private transmit(seq: number, payload: Uint8Array | undefined, flags: number, isRtx: boolean): boolean {
     const len = payload?.length ?? 0;
     const end = seqAdd(seq, len + (flags & TCP_FIN ? 1 : 0));
     const wasIdle = this.sndUna === this.sndMax;
+    if (!this.emit({ flags, seq, payload, rtx: isRtx }) && !isRtx) {
+      if (wasIdle && !this.rtx) this.armRtx("probe", Math.max(this.rto, TCP_RTO_MIN));
+      return false;
+    }
     if (!isRtx && this.rttSeq === undefined && len > 0) {
       this.rttSeq = end;
       this.rttStart = this.stack.now();
     }
     if (len > 0 && len < this.mss) this.sndSml = end;
     if (len === 0 && flags & TCP_FIN && !isRtx) this.finSentAlone = true;
-    this.emit({ flags, seq, payload, rtx: isRtx });
     this.sndNxt = end;
     if (after(end, this.sndMax)) {
       this.sndMax = end;
@@ -1413,6 +1427,7 @@ export class TcpSocket {
     }
     if (wasIdle) this.headSentAt = this.stack.now();
     if (!this.rtx || this.rtx.kind === "probe") this.armRtx("rto", this.rto);
+    return true;
   }
 
   /** Three duplicate ACKs: resend the first unacknowledged segment and enter recovery. */
@@ -1499,8 +1514,10 @@ export class TcpSocket {
         if (avail > 0 && unsent > 0) {
           const len = Math.min(avail, this.mss, unsent);
           const payload = this.sendQ.slice(seqDiff(this.sndNxt, this.sendQSeq), len);
-          this.transmit(this.sndNxt, payload, TCP_ACK | TCP_PSH, false);
-          return;
+          if (this.transmit(this.sndNxt, payload, TCP_ACK | TCP_PSH, false)) return;
+        } else if (unsent <= 0 && this.finQueued && this.sndNxt === this.finSeq) {
+          // A FIN the host could not send (see transmit) is the send head.
+          if (this.transmit(this.sndNxt, undefined, TCP_FIN | TCP_ACK, false)) return;
         } else {
           this.emit({ flags: TCP_ACK, seq: seqAdd(this.sndUna, -1) });
         }

@@ -211,8 +211,8 @@ export class TcpStack {
   }
 
   /** `id` is the IPv4 id a socket chose; without one (resets, SYN-ACKs) Linux sends id 0. */
-  output(src: Ip4, dst: Ip4, bytes: Uint8Array, id = 0): void {
-    this.ports.ipOutput(src, dst, IPPROTO_TCP, bytes, { id });
+  output(src: Ip4, dst: Ip4, bytes: Uint8Array, id = 0): boolean {
+    return this.ports.ipOutput(src, dst, IPPROTO_TCP, bytes, { id }) !== false;
   }
 
   /**

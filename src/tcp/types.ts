@@ -11,8 +11,12 @@ export interface TcpPorts {
   now(): Micros;
   at(t: Micros, fn: () => void): EventHandle;
   cancel(h: EventHandle): void;
-  /** The host routes and sends an IPv4 packet carrying `payload` (TCP bytes). */
-  ipOutput(src: Ip4, dst: Ip4, protocol: number, payload: Uint8Array, opts?: { id?: number }): void;
+  /**
+   * The host routes and sends an IPv4 packet carrying `payload` (TCP bytes). False when the
+   * host could not send it (no route, or its own OUTPUT chain dropped it): ip_queue_xmit's
+   * error, which tcp_write_xmit sees.
+   */
+  ipOutput(src: Ip4, dst: Ip4, protocol: number, payload: Uint8Array, opts?: { id?: number }): boolean | void;
   /** Route-based source address selection; undefined = no route (ENETUNREACH). */
   sourceFor(dst: Ip4): Ip4 | undefined;
   isLocal(addr: Ip4): boolean;
