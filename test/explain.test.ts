@@ -297,3 +297,26 @@ test("explain: a real server with nothing listening refuses the connection (no '
     "real_server2 has nothing listening on 192.168.1.190:80: it answered the client's SYN with a RST, so the client's connection to 192.168.75.131:80 was refused.");
   assert.deepEqual(x.conversations.map((c) => c.answered), [false, true, false, false, true, false]);
 });
+
+test("explain lvs-tun-mtu: the tunnel's 20 bytes make a full segment too big; the client learns the MTU and recovers", async () => {
+  const x = await explain("lvs-tun-mtu");
+  assert.equal(failures(x).length, 0);
+  assert.ok(x.conversations.every((c) => c.answered && c.method === "TUN"));
+  const w = warnings(x);
+  assert.deepEqual(w.map((d) => [d.finding.kind, d.finding.host, d.conns]), [["dropped", "director", [1]]]);
+  const s = w[0]!.finding.sentence;
+  for (const p of ["director dropped the client's data", "20-byte header", "1480", '"don\'t fragment"',
+    "the client took the ICMP fragmentation needed (mtu 1480), sent the data again in packets of at most 1480 bytes, and got its answer"]) {
+    assert.ok(s.includes(p), `${p} in: ${s}`);
+  }
+});
+
+test("explain lvs-tun-mtu-blackhole: the director's own firewall drops the ICMP, a path-MTU black hole", async () => {
+  const x = await explain("lvs-tun-mtu-blackhole");
+  const f = failures(x);
+  assert.deepEqual(f.map((d) => [d.finding.kind, d.finding.host]), [["dropped", "director"]]);
+  const s = f[0]!.finding.sentence;
+  for (const p of ["fragmentation needed (mtu 1480)", "never reached the client", "iptables rule filter/OUTPUT rule 1 (-A OUTPUT -p icmp -j DROP)",
+    "kept resending the same 1500-byte packet", "timed out (a path-MTU black hole)"]) assert.ok(s.includes(p), `${p} in: ${s}`);
+  assert.equal(x.conversations[0]!.answered, false);
+});
