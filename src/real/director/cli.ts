@@ -208,6 +208,7 @@ export async function cmdDirector(argv: string[]): Promise<number> {
     };
     process.on("SIGTERM", () => stop(0));
     process.on("SIGINT", () => stop(0));
+    process.on("SIGHUP", () => stop(0)); // its terminal went away: still leave no socket behind
     d.io.onExit = (why) => {
       process.stderr.write(`lvslab director: the packet bridge stopped (${why})\n`);
       stop(1);

@@ -113,15 +113,25 @@ export async function startDirector(opts: DirectorOptions): Promise<Director> {
       driver.pump(); // virtual time catches up with the frame's arrival
     }
     const nic = nics[port]!;
-    // A GRO/TSO super-frame is cut back into MTU-sized segments, as the NIC would have.
-    if (frame.length > nic.mtu + ETH_HLEN) for (const f of segmentTcp(frame, nic.mtu)) nic.receive(f);
-    else nic.receive(frame);
+    try {
+      // A GRO/TSO super-frame is cut back into MTU-sized segments, as the NIC would have.
+      if (frame.length > nic.mtu + ETH_HLEN) for (const f of segmentTcp(frame, nic.mtu)) nic.receive(f);
+      else nic.receive(frame);
+    } catch (e) {
+      driver.onError(e);
+    }
   };
   io.onBatch = () => {
     batch = false;
     driver.pump();
   };
   driver.afterPump = () => io.flush();
+  // Counted with the other drops (lvslab-drops), and the first few told on stderr.
+  let errorsTold = 0;
+  driver.onError = (e) => {
+    world.trace.drop(world.now(), spec.name, "internal error while handling a packet or timer (see the director's stderr)");
+    if (errorsTold++ < 10) warn(`internal error (the packet or timer is dropped, the director goes on): ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+  };
   driver.pump();
 
   const run: Director["run"] = async (req, out, interrupt) => {

@@ -57,3 +57,22 @@ test("a burst of events is run in slices so I/O gets in between", async () => {
   assert.equal(n, 50_000);
   assert.ok(ioTurns >= 1);
 });
+
+test("an event that throws is reported and the queue goes on", async () => {
+  const world = new World();
+  const d = new RealTimeDriver(world);
+  const errors: unknown[] = [];
+  d.onError = (e) => errors.push(e);
+  const ran: number[] = [];
+  world.queue.after(1000, () => ran.push(1));
+  world.queue.after(2000, () => {
+    throw new Error("bad packet");
+  });
+  world.queue.after(3000, () => ran.push(3));
+  d.pump();
+  for (let i = 0; i < 50 && ran.length < 2; i++) await sleep(5);
+  d.stop();
+  assert.deepEqual(ran, [1, 3]);
+  assert.equal(errors.length, 1);
+  assert.equal((errors[0] as Error).message, "bad packet");
+});

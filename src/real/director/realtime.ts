@@ -21,6 +21,13 @@ export class RealTimeDriver {
   private stopped = false;
   /** Called at the end of every pump (the packet I/O flushes what the events sent). */
   afterPump: () => void = () => undefined;
+  /**
+   * Called with what an event threw. A data plane must not stop for one bad packet: the
+   * event is abandoned, the error reported, and the queue goes on.
+   */
+  onError: (e: unknown) => void = (e) => {
+    process.stderr.write(`lvslab director: internal error in an event: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  };
 
   constructor(readonly world: World) {
     const q = world.queue;
@@ -71,7 +78,11 @@ export class RealTimeDriver {
           more = true;
           break;
         }
-        q.step();
+        try {
+          q.step();
+        } catch (e) {
+          this.onError(e);
+        }
       }
       if (!more && q.now() < now) q.advanceTo(now);
       // Promise continuations resolved by these events run after this turn; they reach
