@@ -42,8 +42,22 @@ function must(cmd: string, ...args: string[]): string {
 
 const inNs = (ns: string, ...args: string[]): string => must("ip", "netns", "exec", ns, ...args);
 
+/** Namespaces this test left behind when a run of it was killed (its pid is gone). */
+function staleNamespaces(): string[] {
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return sh("ip", ["netns", "list"]).out.split("\n").map((l) => l.split(" ")[0]!)
+    .filter((n) => { const m = /^lvsd-test-(\d+)-/.exec(n); return m !== null && Number(m[1]) !== process.pid && !alive(Number(m[1])); });
+}
+
 function teardown(): void {
-  for (const ns of Object.values(NS)) {
+  for (const ns of [...Object.values(NS), ...staleNamespaces()]) {
     for (const pid of sh("ip", ["netns", "pids", ns]).out.split(/\s+/).filter(Boolean)) {
       try {
         process.kill(Number(pid), "SIGKILL");
