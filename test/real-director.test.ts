@@ -233,7 +233,7 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     await waitHttp(NS.r1, "http://192.168.1.185/");
     await waitHttp(NS.r2, "http://192.168.1.190/");
     sock = join(dir, "vip.sock");
-    director = startIn(NS.d, ["node", CLI, "director", "--lab", LAB, "--host", "vip", "--control", sock]);
+    director = startIn(NS.d, [process.execPath, CLI, "director", "--lab", LAB, "--host", "vip", "--control", sock]);
     await waitForLine(director, "lvslab director: ready", 15_000);
   });
 
@@ -272,15 +272,15 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
 
   test("lvslab ipvsadm and lvslab ctl reach the director", () => {
     const env = { ...process.env, LVSLAB_CONTROL: sock };
-    const r = spawnSync("node", [CLI, "ipvsadm", "-L", "-n"], { env, encoding: "utf8", timeout: 10_000 });
+    const r = spawnSync(process.execPath, [CLI, "ipvsadm", "-L", "-n"], { env, encoding: "utf8", timeout: 10_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /TCP  192\.168\.75\.131:80 wrr/);
-    const bad = spawnSync("node", [CLI, "ipvsadm", "-A", "-t", "192.168.75.131:80", "-s", "rr"], { env, encoding: "utf8", timeout: 10_000 });
+    const bad = spawnSync(process.execPath, [CLI, "ipvsadm", "-A", "-t", "192.168.75.131:80", "-s", "rr"], { env, encoding: "utf8", timeout: 10_000 });
     assert.equal(bad.status, 255);
     assert.equal(bad.stderr, "Service already exists\n");
-    const c = spawnSync("node", [CLI, "ctl", "--control", sock, "--", "hostname"], { encoding: "utf8", timeout: 10_000 });
+    const c = spawnSync(process.execPath, [CLI, "ctl", "--control", sock, "--", "hostname"], { encoding: "utf8", timeout: 10_000 });
     assert.equal(c.stdout, "vip\n");
-    const none = spawnSync("node", [CLI, "ctl", "--control", join(dir, "nobody.sock"), "--", "true"], { encoding: "utf8", timeout: 10_000 });
+    const none = spawnSync(process.execPath, [CLI, "ctl", "--control", join(dir, "nobody.sock"), "--", "true"], { encoding: "utf8", timeout: 10_000 });
     assert.equal(none.status, 2);
     assert.match(none.stderr, /cannot connect to .*nobody\.sock: no director is listening there/);
   });
@@ -365,7 +365,7 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     const s2 = join(dir, "standalone.sock");
     // While the kernel there owns the VIP too, the director says it will be in the way.
     must("ip", "-n", NS.d, "addr", "add", `${VIP}/32`, "dev", "lo");
-    const d = startIn(NS.d, ["node", CLI, "director", "--iface", "eth0", "--iface", "eth1", "--addr", "eth0=192.168.1.186/24", "--addr", "eth1=192.168.75.131/24", "--sysctl", "net.ipv4.ip_forward=1", "--rules", rules, "--control", s2]);
+    const d = startIn(NS.d, [process.execPath, CLI, "director", "--iface", "eth0", "--iface", "eth1", "--addr", "eth0=192.168.1.186/24", "--addr", "eth1=192.168.75.131/24", "--sysctl", "net.ipv4.ip_forward=1", "--rules", rules, "--control", s2]);
     const banner = await waitForLine(d, "lvslab director: ready", 15_000);
     must("ip", "-n", NS.d, "addr", "del", `${VIP}/32`, "dev", "lo");
     assert.match(banner, /lvslab director: warning: the kernel here also owns 192\.168\.75\.131 \(on lo\): it will answer ARP for it and reset TCP connections to it/);
@@ -399,7 +399,7 @@ describe("real director on quiet interfaces", { skip: skipReason }, () => {
     inNs(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
     must("ip", "-n", ns, "link", "add", "q0", "type", "veth", "peer", "name", "q1");
     must("ip", "-n", ns, "link", "set", "q0", "up");
-    const d = startIn(ns, ["node", CLI, "director", "--iface", "q0", "--control", join(tmpdir(), `${ns}.sock`)]);
+    const d = startIn(ns, [process.execPath, CLI, "director", "--iface", "q0", "--control", join(tmpdir(), `${ns}.sock`)]);
     await waitForLine(d, "lvslab director: ready", 10_000);
     d.kill("SIGTERM");
     assert.equal(await waitExit(d, 5000), 0);
