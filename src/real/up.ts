@@ -9,7 +9,7 @@
  * journal (state.ts) before it is created, so `down` removes exactly that.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HostSpec, LabSpec } from "../lab/schema.js";
@@ -361,6 +361,11 @@ export function down(labName: string, out: (s: string) => void): boolean {
     if (r.code !== 0) out(`lvslab: ip netns del ${ns}: ${r.stderr.trim()}\n`);
   }
   rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(STATE_ROOT); // made by the first `up`; removed when no lab is left (only if empty)
+  } catch {
+    // other labs are up, or it was never made
+  }
   out(`lvslab: lab ${labName} is down (${nss.filter((n) => present.has(n)).length} network namespaces removed)\n`);
   return true;
 }
