@@ -1091,18 +1091,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       sched = svc.schedName;
     }
 
-    // ip_vs_in_stats
     const d = this.destOf(cp);
-    if (d !== undefined && d.available) {
-      d.stats.stats.inpkts++;
-      d.stats.stats.inbytes += tot;
-      const ss = d.svc.stats.stats;
-      ss.inpkts++;
-      ss.inbytes += tot;
-      const ts = this.totalStats.stats;
-      ts.inpkts++;
-      ts.inbytes += tot;
-    }
+    this.inStats(d, tot);
     if (proto === IPPROTO_TCP) this.setTcpState(cp, TCP_DIR_INPUT, tflags);
     else tab.timeout[cp] = this.udpTimeout;
     tab.inPkts[cp]++;
@@ -1137,6 +1127,19 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
     }
     return v;
+  }
+
+  /** ip_vs_in_stats: the destination, its service and the totals (only while the dest is available). */
+  private inStats(d: Dest | undefined, tot: number): void {
+    if (d === undefined || !d.available) return;
+    d.stats.stats.inpkts++;
+    d.stats.stats.inbytes += tot;
+    const ss = d.svc.stats.stats;
+    ss.inpkts++;
+    ss.inbytes += tot;
+    const ts = this.totalStats.stats;
+    ts.inpkts++;
+    ts.inbytes += tot;
   }
 
   /** ip_vs_out_stats. */
@@ -1260,12 +1263,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     if (cp < 0) return { action: "accept", packet: b };
     const d = this.destOf(cp);
     if (d === undefined || !d.available) return { action: "drop", reason: "ipvs-dest-unavailable" };
-    d.stats.stats.inpkts++;
-    d.stats.stats.inbytes += tot;
-    d.svc.stats.stats.inpkts++;
-    d.svc.stats.stats.inbytes += tot;
-    this.totalStats.stats.inpkts++;
-    this.totalStats.stats.inbytes += tot;
+    this.inStats(d, tot);
     const xc: XmitConn = { caddr: q.daddr, cport: q.dport, vaddr: q.saddr, vport: q.sport, daddr: tab.daddr[cp]!, dport: tab.dport[cp]!, sched: "", cp };
     const f = tab.flags[cp]!;
     switch (f & CONN_F_FWD_MASK) {
