@@ -124,6 +124,14 @@ describe("ip link", () => {
     assert.deepEqual(await run(h, ip, ["ip", "foo"]), { code: 1, out: "", err: 'Object "foo" is unknown, try "ip help".\n' });
     assert.deepEqual(await run(h, ip, ["ip", "-x", "addr"]), { code: 255, out: "", err: 'Option "-x" is unknown, try "ip -help".\n' });
     assert.deepEqual(await run(h, ip, ["ip", "route", "blah"]), { code: 255, out: "", err: 'Command "blah" is unknown, try "ip route help".\n' });
+    // iproute2 6.1: one device at most, for link and addr alike; a bare "dev" is incomplete.
+    const garbage = { code: 255, out: "", err: 'Error: either "dev" is duplicate, or "eth1" is a garbage.\n' };
+    assert.deepEqual(await run(h, ip, ["ip", "link", "show", "eth0", "eth1"]), garbage);
+    assert.deepEqual(await run(h, ip, ["ip", "link", "show", "dev", "eth0", "dev", "eth1"]), garbage);
+    assert.deepEqual(await run(h, ip, ["ip", "addr", "show", "dev", "eth0", "eth1"]), garbage);
+    const incomplete = { code: 255, out: "", err: 'Command line is not complete. Try option "help"\n' };
+    assert.deepEqual(await run(h, ip, ["ip", "link", "show", "dev"]), incomplete);
+    assert.deepEqual(await run(h, ip, ["ip", "addr", "show", "dev"]), incomplete);
   });
 });
 

@@ -159,15 +159,25 @@ function statsBlock(nic: Nic): string {
   );
 }
 
+/** `ip link show` / `ip addr show`: at most one device, as `dev NAME` or bare NAME (iproute2's message otherwise). */
+function showDevArg(args: string[]): string | undefined {
+  let dev: string | undefined;
+  while (args.length > 0) {
+    let a = args.shift()!;
+    if (a === "dev") {
+      if (args.length === 0) fail('Command line is not complete. Try option "help"', 255);
+      a = args.shift()!;
+    }
+    if (dev !== undefined) fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.`, 255);
+    dev = a;
+  }
+  return dev;
+}
+
 function ipLink(host: Host, args: string[], opts: Opts): string {
   const cmd = args.shift();
   if (cmd === undefined || matches(cmd, "show") || matches(cmd, "list") || cmd === "lst") {
-    let dev: string | undefined;
-    while (args.length > 0) {
-      const a = args.shift()!;
-      if (a === "dev") dev = args.shift();
-      else dev = a;
-    }
+    const dev = showDevArg(args);
     const nics = dev !== undefined ? [findNic(host, dev, "not-exist")] : nicsByIndex(host);
     let out = "";
     for (const nic of nics) {
@@ -261,13 +271,7 @@ function addrLines(nic: Nic): string {
 function ipAddr(host: Host, args: string[], opts: Opts): string {
   const cmd = args.shift();
   if (cmd === undefined || matches(cmd, "show") || matches(cmd, "list") || cmd === "lst") {
-    let dev: string | undefined;
-    while (args.length > 0) {
-      const a = args.shift()!;
-      if (a === "dev") dev = args.shift();
-      else if (dev === undefined) dev = a;
-      else fail(`Error: either "dev" is duplicate, or "${a}" is a garbage.`, 255);
-    }
+    const dev = showDevArg(args);
     const nics = dev !== undefined ? [findNic(host, dev, "not-exist")] : nicsByIndex(host);
     let out = "";
     for (const nic of nics) {
