@@ -421,3 +421,22 @@ test("FullNAT: UDP both ways, and a deleted local address keeps serving its conn
   const v = e.localIn(buildUdpPacket({ src: CIP, dst: VIP, sport: 33334, dport: 53, payload: "q" }), CTX);
   assert.equal(v.action === "drop" && v.reason, "ipvs-fullnat-no-local-port");
 });
+
+test("FullNAT: the PROXY header's room is measured against the route to the real server, not a fixed 1500", () => {
+  const first = (routeMtu: number | undefined): number => {
+    const { e, w } = newEngine({}, [VIP, LIP]);
+    (w as { routeMtu?: (dst: number) => number | undefined }).routeMtu = () => routeMtu;
+    e.addService({ ...svcSpec(KEY, "rr"), proxyProtocol: 1 });
+    e.addDest(KEY, destSpec(RIP, 80, { fwd: FwdMethod.FullNat }));
+    e.addLaddr(KEY, ip(LIP));
+    const isn = tcpOf(sent(e.localIn(buildTcpPacket({ src: CIP, dst: VIP, sport: 40000, dport: 80, flags: "S", seq: 7 }), CTX))).seg.seq;
+    sent(e.localIn(buildTcpPacket({ src: RIP, dst: LIP, sport: 80, dport: 5001, flags: "S.", seq: 1, ack: isn + 1 }), { inIf: "eth0", fwmark: 0 }));
+    // 1360 bytes of data: 1400 with the headers, so a 50-byte v1 header fits 1500 but not 1400.
+    const v = e.localIn(buildTcpPacket({ src: CIP, dst: VIP, sport: 40000, dport: 80, flags: "P.", seq: 8, ack: 2, payload: "A".repeat(1360) }), CTX);
+    assert.equal(v.action, "stolen");
+    return v.action === "stolen" ? v.out.length : 0;
+  };
+  assert.equal(first(undefined), 1, "MTU 1500: the header rides in front of the data");
+  assert.equal(first(1500), 1);
+  assert.equal(first(1400), 2, "MTU 1400: the header goes in a segment of its own");
+});

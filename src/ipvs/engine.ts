@@ -1161,6 +1161,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     const fc = this.fnat.get(cp);
     if (fc === undefined) return { action: "drop", reason: "ipvs-fullnat-unbound" };
     const st = this.tab.state[cp]!;
+    // TOA and a PROXY header must fit the route to the real server, as the MTU check sees it.
+    this.fnatKnobs.mtu = this.ports.routeMtu?.(xc.daddr) ?? 1500;
     const r = fnatIn(b, xc, fc, st === TCP_S_SYN_RECV || st === TCP_S_SYN_SENT, () => this.ports.random(), this.fnatKnobs, this.fnatStats);
     const chose = xc.sched ? `${xc.sched} chose ${ipPort(xc.daddr, xc.dport)}, local address ${ipPort(fc.laddr.addr, fc.lport)}; ` : "";
     const la = fc.laddr.addr, lport = fc.lport;

@@ -58,7 +58,7 @@ export interface FnatKnobs {
   toaEntry: boolean;
   connReused: boolean;
   mssAdjust: boolean;
-  /** The outgoing device's MTU (lvslab NICs: 1500). */
+  /** The MTU of the route to the real server (set per packet by the engine). */
   mtu: number;
 }
 
