@@ -104,3 +104,16 @@ export function padR(s: string, n: number): string {
 export function padL(s: string, n: number): string {
   return s.length >= n ? s : " ".repeat(n - s.length) + s;
 }
+
+/**
+ * iproute2's get_integer(.., 0) (lib/utils.c): strtol base 0 ("0x" hex, leading-0 octal, else
+ * decimal; leading blanks and a sign allowed) over the whole, non-empty string, within C int;
+ * undefined otherwise. So `mtu -1` parses (the kernel then refuses it) while
+ * `mtu 4294967295` and `mtu 1400x` do not.
+ */
+export function getInteger(s: string): number | undefined {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9]\d*))$/.exec(s);
+  if (!m) return undefined;
+  const n = (m[1] === "-" ? -1 : 1) * (m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]));
+  return n >= -2147483648 && n <= 2147483647 ? n : undefined;
+}

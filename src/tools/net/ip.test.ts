@@ -119,6 +119,30 @@ describe("ip link", () => {
     assert.deepEqual(await run(h, ip, ["ip", "link", "set", "eth1", "mtu", "99999"]), { code: 2, out: "", err: "Error: mtu greater than device maximum.\n" });
   });
 
+  it("set mtu/promisc with bad values: iproute2-6.1's messages and exit codes", async () => {
+    // Recorded with `ip link set dev v0 ...` (iproute2-6.1.0) on a veth in a scratch namespace.
+    const h = director();
+    const bad = async (args: string[], code: number, err: string) =>
+      assert.deepEqual(await run(h, ip, ["ip", "link", "set", "dev", "eth1", ...args]), { code, out: "", err }, args.join(" "));
+    await bad(["mtu", "0"], 2, "Error: mtu less than device minimum.\n");
+    await bad(["mtu", "67"], 2, "Error: mtu less than device minimum.\n");
+    await bad(["mtu", "-1"], 2, "Error: mtu less than device minimum.\n"); // get_integer takes it; the kernel refuses
+    await bad(["mtu", "70000"], 2, "Error: mtu greater than device maximum.\n");
+    await bad(["mtu", "abc"], 255, 'Error: argument "abc" is wrong: Invalid "mtu" value\n\n');
+    await bad(["mtu", "1400x"], 255, 'Error: argument "1400x" is wrong: Invalid "mtu" value\n\n');
+    await bad(["mtu", "4294967295"], 255, 'Error: argument "4294967295" is wrong: Invalid "mtu" value\n\n');
+    await bad(["mtu"], 255, 'Command line is not complete. Try option "help"\n');
+    await bad(["mtu", "1400", "mtu", "1300"], 255, 'Error: duplicate "mtu": "1300" is the second value.\n');
+    await bad(["promisc", "maybe"], 1, 'Error: argument of "promisc" must be "on" or "off", not "maybe"\n');
+    await bad(["promisc"], 255, 'Command line is not complete. Try option "help"\n');
+    assert.equal(h.nics.get("eth1")!.mtu, 1500, "no failed command changed the MTU");
+    // strtol base 0: hex, and blanks before the number
+    assert.deepEqual(await run(h, ip, ["ip", "link", "set", "dev", "eth1", "mtu", "0x5dc"]), { code: 0, out: "", err: "" });
+    assert.equal(h.nics.get("eth1")!.mtu, 1500);
+    assert.deepEqual(await run(h, ip, ["ip", "link", "set", "dev", "eth1", "mtu", " 1400"]), { code: 0, out: "", err: "" });
+    assert.equal(h.nics.get("eth1")!.mtu, 1400);
+  });
+
   it("usage errors", async () => {
     const h = director();
     assert.deepEqual(await run(h, ip, ["ip", "foo"]), { code: 1, out: "", err: 'Object "foo" is unknown, try "ip help".\n' });

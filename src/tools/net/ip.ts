@@ -7,7 +7,7 @@ import type { Host, Nic } from "../../net/host.js";
 import { formatPrefix, type Route } from "../../net/route.js";
 import { broadcastOf, formatIp4, formatMac, parseIp4, parseMac, prefixToMask, type Ip4 } from "../../wire/index.js";
 import type { Tool, ToolContext } from "../types.js";
-import { hostOf, nicsByIndex, noBroadcast, isSecondary, orderedAddrs, padR, parsePrefix } from "./common.js";
+import { getInteger, hostOf, nicsByIndex, noBroadcast, isSecondary, orderedAddrs, padR, parsePrefix } from "./common.js";
 
 interface Opts {
   four: boolean;
@@ -194,6 +194,7 @@ function ipLink(host: Host, args: string[], opts: Opts): string {
   if (matches(cmd, "set")) {
     let dev: string | undefined;
     const changes: Array<(nic: Nic) => void> = [];
+    let mtuSeen = false;
     while (args.length > 0) {
       const a = args.shift()!;
       if (a === "dev") {
@@ -203,12 +204,18 @@ function ipLink(host: Host, args: string[], opts: Opts): string {
       if (a === "up") changes.push((n) => setUp(host, n, true));
       else if (a === "down") changes.push((n) => setUp(host, n, false));
       else if (a === "mtu") {
-        const v = args.shift() ?? "";
-        if (!/^\d+$/.test(v)) fail(`Error: argument "${v}" is wrong: Invalid "mtu" value`, 255);
-        const mtu = Number(v);
+        // iplink.c: NEXT_ARG, duparg, get_integer, invarg("Invalid \"mtu\" value\n") -- whose
+        // own newline leaves a blank line; the kernel's dev_validate_mtu judges the rest
+        // (a negative int included).
+        const v = args.shift();
+        if (v === undefined) fail(`Command line is not complete. Try option "help"`, 255);
+        if (mtuSeen) fail(`Error: duplicate "mtu": "${v}" is the second value.`, 255);
+        mtuSeen = true;
+        const mtu = getInteger(v);
+        if (mtu === undefined) fail(`Error: argument "${v}" is wrong: Invalid "mtu" value\n`, 255);
         changes.push((n) => {
-          if (mtu > 65535 && !n.isLoopback) fail("Error: mtu greater than device maximum.", 2);
           if (mtu < 68) fail("Error: mtu less than device minimum.", 2);
+          if (mtu > 65535 && !n.isLoopback) fail("Error: mtu greater than device maximum.", 2);
           n.mtu = mtu;
         });
       } else if (a === "address") {
@@ -217,8 +224,10 @@ function ipLink(host: Host, args: string[], opts: Opts): string {
         if (mac === undefined) fail(`"${v}" is invalid lladdr.`, 1);
         changes.push((n) => (n.mac = mac));
       } else if (a === "promisc") {
+        // iproute2 6.1: NEXT_ARG, then parse_on_off's own message (exit 1)
         const v = args.shift();
-        if (v !== "on" && v !== "off") fail(`Error: argument "${v ?? ""}" is wrong: "promisc" value is invalid`, 255);
+        if (v === undefined) fail(`Command line is not complete. Try option "help"`, 255);
+        if (v !== "on" && v !== "off") fail(`Error: argument of "promisc" must be "on" or "off", not "${v}"`, 1);
         changes.push((n) => (n.promisc = v === "on" ? Math.max(1, n.promisc) : 0));
       } else if (dev === undefined) {
         dev = a;
