@@ -5,6 +5,7 @@
 import type { BuiltLab } from "../lab/build.js";
 import { explainLab, explanationJson, formatExplanation } from "./index.js";
 import { selectConversations } from "./format.js";
+import { formatIp4, parseIp4 } from "../wire/index.js";
 
 export const EXPLAIN_USAGE = "Usage: lvslab explain LAB [--seed N] [--conn N] [--flow ADDR[:PORT]] [--brief] [--json]\n";
 
@@ -13,6 +14,14 @@ export interface ExplainArgs {
   flow?: string;
   brief: boolean;
   json: boolean;
+}
+
+/** "A.B.C.D" or "A.B.C.D:PORT" in the form the stories print (so 192.168.75.300 or port 70000 are refused). */
+function parseFlow(v: string): string | undefined {
+  const m = /^([^:]+)(?::(\d{1,5}))?$/.exec(v);
+  const addr = m ? parseIp4(m[1]!) : undefined;
+  if (addr === undefined || (m![2] !== undefined && Number(m![2]) > 65535)) return undefined;
+  return formatIp4(addr) + (m![2] !== undefined ? `:${Number(m![2])}` : "");
 }
 
 /** Parse explain's own options out of `rest`; returns an error text for a bad one. */
@@ -30,8 +39,9 @@ export function parseExplainOptions(opts: readonly string[]): ExplainArgs | stri
       a.conn = Number(v);
     } else if (name === "--flow") {
       const v = value();
-      if (v === undefined || !/^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(v)) return `lvslab: --flow needs ADDR or ADDR:PORT (like 192.168.75.150:50172), got ${v === undefined ? "nothing" : JSON.stringify(v)}`;
-      a.flow = v;
+      const f = v === undefined ? undefined : parseFlow(v);
+      if (f === undefined) return `lvslab: --flow needs ADDR or ADDR:PORT (like 192.168.75.150:50172), got ${v === undefined ? "nothing" : JSON.stringify(v)}`;
+      a.flow = f;
     } else if (x === "--brief") a.brief = true;
     else if (x === "--json") a.json = true;
     else return `lvslab: unknown option ${x} for explain\n${EXPLAIN_USAGE}`;
