@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { repoPath, transcriptBlocks } from "./helpers.js";
@@ -89,6 +89,48 @@ test("--pcap writes one file per NIC; real tcpdump reads them as our tcpdump pri
       stdio: ["ignore", "pipe", "ignore"],
     });
     assert.deepEqual(real.split("\n").filter((l) => l !== ""), liveLines);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("lvslab explain: mistyped options and selections say what is wrong; exit 2", () => {
+  const bad = (args: string[], err: RegExp) => {
+    const r = lvslab(["explain", ...args]);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.out, "", args.join(" "));
+    assert.match(r.err, err, args.join(" "));
+  };
+  bad(["no/such/lab.yaml"], /^lvslab: cannot read lab file no\/such\/lab\.yaml: no such file\n$/);
+  bad(["labs/broken/bad-mtu.yaml"], /^labs\/broken\/bad-mtu\.yaml:9:56: hosts\.a\.nics\.eth0\.mtu: expected an MTU \(an integer 68\.\.65535\), found the number -1\n/);
+  bad(["lvs-nat", "--conn", "0"], /--conn needs a connection number \(1, 2, \.\.\.\), got "0"/);
+  bad(["lvs-nat", "--conn", "abc"], /--conn needs a connection number \(1, 2, \.\.\.\), got "abc"/);
+  bad(["lvs-nat", "--conn"], /--conn needs a connection number \(1, 2, \.\.\.\), got nothing/);
+  bad(["lvs-nat", "--conn", "99"], /^lvslab explain: no connection 99 in lab lvs-nat \(it has 6\)\n$/);
+  bad(["lvs-nat", "--flow", "nonsense"], /--flow needs ADDR or ADDR:PORT .*got "nonsense"/);
+  bad(["lvs-nat", "--flow", "192.168.75.300"], /--flow needs ADDR or ADDR:PORT .*got "192\.168\.75\.300"/);
+  bad(["lvs-nat", "--flow", "192.168.75.150:70000"], /--flow needs ADDR or ADDR:PORT .*got "192\.168\.75\.150:70000"/);
+  bad(["lvs-nat", "--flow", "10.9.9.9"], /^lvslab explain: no connection of lab lvs-nat has a packet to or from 10\.9\.9\.9\n$/);
+  bad(["lvs-nat", "--bogus"], /^lvslab: unknown option --bogus\n/);
+  bad([], /^Usage: lvslab explain LAB/);
+});
+
+test("lvslab explain on a lab that makes no connection says so, in text and JSON", () => {
+  const dir = mkdtempSync(join(tmpdir(), "lvslab-empty-"));
+  try {
+    const lab = join(dir, "quiet.yaml");
+    writeFileSync(lab, "lab: quiet\nsegments:\n  lan: { type: switch }\nhosts:\n  a:\n    nics:\n      eth0: { segment: lan, addrs: [10.0.0.1/24] }\n");
+    const t = lvslab(["explain", lab, "--brief"]);
+    assert.equal(t.code, 0, t.err);
+    assert.match(t.out, /\nSummary:\n {2}no connection was made: no host of the lab started one\n\nDiagnosis: no problem found \(and no connection was made\)\.\n$/);
+    const j = lvslab(["explain", lab, "--json"]);
+    assert.equal(j.code, 0, j.err);
+    const o = JSON.parse(j.out) as { summary: string[]; connections: unknown[] };
+    assert.deepEqual(o.summary, ["no connection was made: no host of the lab started one"]);
+    assert.deepEqual(o.connections, []);
+    const c = lvslab(["explain", lab, "--conn", "1"]);
+    assert.equal(c.code, 2);
+    assert.equal(c.err, "lvslab explain: no connection 1 in lab quiet (it made no connection at all)\n");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -34,7 +34,7 @@ export function selectConversations(x: Explanation, opts: FormatOptions): Conver
   let cs = x.conversations;
   if (opts.conn !== undefined) {
     const c = cs.find((k) => k.id === opts.conn);
-    if (!c) return `lvslab explain: no connection ${opts.conn} in lab ${x.lab} (it has ${cs.length})`;
+    if (!c) return `lvslab explain: no connection ${opts.conn} in lab ${x.lab} (${cs.length === 0 ? "it made no connection at all" : `it has ${cs.length}`})`;
     cs = [c];
   }
   if (opts.flow !== undefined) {

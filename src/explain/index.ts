@@ -96,6 +96,8 @@ function summarise(convs: Conversation[]): string[] {
     if (!l) groups.set(k, (l = []));
     l.push(c);
   }
+  // An empty story is still an answer: say so rather than print an empty summary.
+  if (convs.length === 0) return ["no connection was made: no host of the lab started one"];
   const lines: string[] = [];
   for (const cs of groups.values()) {
     const c0 = cs[0]!;
