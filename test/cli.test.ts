@@ -135,3 +135,20 @@ test("lvslab explain on a lab that makes no connection says so, in text and JSON
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("lvslab director and ipvsadm: bad flags and no director answer clearly; exit 2", () => {
+  const bad = (args: string[], err: string | RegExp, env?: Record<string, string>) => {
+    const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+    assert.equal(r.status, 2, args.join(" "));
+    if (typeof err === "string") assert.equal(r.stderr, err, args.join(" "));
+    else assert.match(r.stderr, err, args.join(" "));
+  };
+  bad(["director", "--iface", "nosuch0"], "lvslab director: --iface nosuch0: no such network interface here\n");
+  bad(["director", "--iface", "lo", "--addr", "lo=10.0.0.1"], `lvslab director: --addr "lo=10.0.0.1": 10.0.0.1 has no prefix length; write lo=10.0.0.1/24 (or whatever the network's is)\n`);
+  bad(["director", "--iface", "lo", "--addr", "10.0.0.1/24"], `lvslab director: --addr "10.0.0.1/24": want IF=A.B.C.D/LEN (like eth1=192.168.75.131/24)\n`);
+  bad(["director", "--bogus"], /^lvslab director: unknown option --bogus\nUsage:/);
+  bad(["director", "--lab", "lvs-nat"], "lvslab director: --lab and --host go together\n");
+  const sock = join(tmpdir(), `lvslab-nobody-${process.pid}.sock`);
+  bad(["ipvsadm", "-L", "-n"], `lvslab: cannot connect to ${sock}: no director is listening there\n`, { LVSLAB_CONTROL: sock });
+  bad(["ctl", "--", "ls"], `lvslab: cannot connect to ${sock}: no director is listening there\n`, { LVSLAB_CONTROL: sock });
+});

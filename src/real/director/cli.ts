@@ -117,6 +117,7 @@ function standaloneSpec(a: DirectorArgs, warn: (s: string) => void): { lab: LabS
   for (const x of a.addrs) {
     const m = /^([^=]+)=(.+)$/.exec(x);
     const spec = m ? addrSpec(m[2]!) : undefined;
+    if (m && !spec && parseIp4(m[2]!) !== undefined) return `--addr ${JSON.stringify(x)}: ${m[2]} has no prefix length; write ${m[1]}=${m[2]}/24 (or whatever the network's is)`;
     if (!m || !spec) return `--addr ${JSON.stringify(x)}: want IF=A.B.C.D/LEN (like eth1=192.168.75.131/24)`;
     if (!a.ifaces.includes(m[1]!)) return `--addr ${JSON.stringify(x)}: ${m[1]} is not one of the --iface interfaces`;
     addrs.set(m[1]!, [...(addrs.get(m[1]!) ?? []), spec]);
