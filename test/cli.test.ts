@@ -102,6 +102,8 @@ test("lvslab explain: mistyped options and selections say what is wrong; exit 2"
     assert.match(r.err, err, args.join(" "));
   };
   bad(["no/such/lab.yaml"], /^lvslab: cannot read lab file no\/such\/lab\.yaml: no such file\n$/);
+  bad(["labs/broken"], /^lvslab: cannot read lab file labs\/broken: it is a directory; give one of its \.yaml files\n$/);
+  bad(["lvs-nta"], /^lvslab: cannot read lab file lvs-nta: no such file, nor a bundled lab of that name \(lvslab labs lists them\)\n$/);
   bad(["labs/broken/bad-mtu.yaml"], /^labs\/broken\/bad-mtu\.yaml:9:56: hosts\.a\.nics\.eth0\.mtu: expected an MTU \(an integer 68\.\.65535\), found the number -1\n/);
   bad(["lvs-nat", "--conn", "0"], /--conn needs a connection number \(1, 2, \.\.\.\), got "0"/);
   bad(["lvs-nat", "--conn", "abc"], /--conn needs a connection number \(1, 2, \.\.\.\), got "abc"/);

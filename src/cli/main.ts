@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
 import { buildLab, type BuiltLab } from "../lab/build.js";
 import { formatDiagnostic, loadLab } from "../lab/load.js";
+import { readLabFile } from "../lab/read.js";
 import { prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
@@ -96,13 +97,12 @@ function resolveLab(name: string | undefined): string {
 
 function load(labArg: string | undefined, seed: number | undefined): BuiltLab | undefined {
   const path = resolveLab(labArg);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    process.stderr.write(`lvslab: cannot read lab file ${path}: no such file\n`);
+  const f = readLabFile(path, true);
+  if ("error" in f) {
+    process.stderr.write(`lvslab: ${f.error}\n`);
     return undefined;
   }
+  const text = f.text;
   const r = loadLab(text, labArg && existsSync(labArg) ? labArg : path);
   if (!r.ok) {
     for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { formatDiagnostic, loadLab } from "../lab/load.js";
+import { readLabFile } from "../lab/read.js";
 import type { LabSpec } from "../lab/schema.js";
 import { cmdCtl } from "./director/cli.js";
 import { serveHttp } from "./nginx.js";
@@ -23,13 +24,12 @@ export const REAL_USAGE = `Real mode (Linux network namespaces; needs root):
 `;
 
 function loadSpec(path: string): LabSpec | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    err(`lvslab: cannot read lab file ${path}: no such file\n`);
+  const f = readLabFile(path, true);
+  if ("error" in f) {
+    err(`lvslab: ${f.error}\n`);
     return undefined;
   }
+  const text = f.text;
   const r = loadLab(text, path);
   if (!r.ok) {
     for (const d of r.diagnostics) err(formatDiagnostic(d) + "\n");

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { hostname, networkInterfaces } from "node:os";
 import { formatDiagnostic, loadLab } from "../../lab/load.js";
+import { readLabFile } from "../../lab/read.js";
 import type { AddrSpec, HostSpec, LabSpec, NicSpec, RouteSpec } from "../../lab/schema.js";
 import { formatIp4, parseIp4 } from "../../wire/index.js";
 import { controlRequest, defaultControlPath } from "../control.js";
@@ -165,12 +166,9 @@ export async function cmdDirector(argv: string[]): Promise<number> {
   let lab: LabSpec;
   let host: HostSpec;
   if (a.lab !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(a.lab, "utf8");
-    } catch {
-      return fail(`cannot read lab file ${a.lab}`);
-    }
+    const f = readLabFile(a.lab);
+    if ("error" in f) return fail(f.error);
+    const text = f.text;
     const r = loadLab(text, a.lab);
     if (!r.ok) {
       for (const d of r.diagnostics) process.stderr.write(formatDiagnostic(d) + "\n");
