@@ -154,3 +154,9 @@ test("lvslab director and ipvsadm: bad flags and no director answer clearly; exi
   bad(["ipvsadm", "-L", "-n"], `lvslab: cannot connect to ${sock}: no director is listening there\n`, { LVSLAB_CONTROL: sock });
   bad(["ctl", "--", "ls"], `lvslab: cannot connect to ${sock}: no director is listening there\n`, { LVSLAB_CONTROL: sock });
 });
+
+test("lvslab shell on an unknown host names the lab's hosts, as exec does", () => {
+  const r = lvslab(["shell", "lvs-nat", "nohost"], "");
+  assert.equal(r.code, 2);
+  assert.equal(r.err, 'lvslab: no host "nohost" in the lab (hosts: vip, real_server1, real_server2, client)\n');
+});

@@ -183,7 +183,7 @@ async function cmdShell(a: Args): Promise<number> {
   let host = lab.hosts.get(a.pos[1] ?? "") ?? [...lab.hosts.values()][0];
   if (!host) return 2;
   if (a.pos[1] && !lab.hosts.has(a.pos[1])) {
-    process.stderr.write(`lvslab: no host ${JSON.stringify(a.pos[1])} in the lab\n`);
+    process.stderr.write(`lvslab: no host ${JSON.stringify(a.pos[1])} in the lab (hosts: ${[...lab.hosts.keys()].join(", ")})\n`);
     return 2;
   }
   await runSteps(lab, { out: () => undefined });
