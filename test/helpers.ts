@@ -109,3 +109,44 @@ export function buildLabText(yaml: string, name = "inline.yaml", seed?: number):
   if (!r.ok) throw new Error(`lab ${name} has problems: ${JSON.stringify(r.diagnostics)}`);
   return buildLab(r.lab, { seed, setupHost: standardSetup });
 }
+
+/** The DR and TUN labs' four hosts, each with the name the kernel recordings give it. */
+export const LVS_HOSTS: ReadonlyArray<readonly [host: string, golden: string]> = [
+  ["client", "client"],
+  ["director", "dir"],
+  ["real_server1", "rs1"],
+  ["real_server2", "rs2"],
+];
+
+/**
+ * Asserts that each host's `tcpdump -e` capture in `blocks` shows the frames, between the
+ * same MACs, that the kernel recording `golden(g)` shows for it (g: "client", "dir", ...).
+ * `label` names the variant in messages ("broken " → "broken dir-eth0"); the golden capture
+ * must have more than `moreThan` lines, so that an empty recording cannot pass. `raw` edits
+ * both captures before normalizing, `want` and `ours` the normalized lines of one side;
+ * `distinct` compares each side's frames in order of first sight.
+ */
+export function assertCapturesMatch(
+  blocks: Blocks,
+  golden: (g: string) => string,
+  opts: {
+    moreThan: number;
+    label?: string;
+    hosts?: ReadonlyArray<readonly [string, string]>;
+    raw?: (text: string) => string;
+    want?: (lines: string[]) => string[];
+    ours?: (lines: string[], host: string, want: string[]) => string[];
+    distinct?: boolean;
+  },
+): void {
+  const { label = "", raw = (t: string) => t, distinct = false } = opts;
+  const first = (l: string[]) => (distinct ? [...new Set(l)] : l);
+  for (const [host, g] of opts.hosts ?? LVS_HOSTS) {
+    let want = normalizeCapture(raw(golden(g)), { keepMacs: true });
+    if (opts.want) want = opts.want(want);
+    assert.ok(want.length > opts.moreThan, `golden capture ${label}${g} is empty`);
+    let ours = normalizeCapture(raw(captureOf(blocks, host)), { keepMacs: true });
+    if (opts.ours) ours = opts.ours(ours, host, want);
+    assert.deepEqual(first(ours), first(want), `${host} eth0 differs from the kernel's ${label}${g}-eth0`);
+  }
+}

@@ -9,16 +9,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { explainLab, formatExplanation } from "../src/explain/index.js";
 import { explainDrop } from "../src/explain/rules.js";
-import { buildLabFile, captureOf, goldenSections, lastOutput, normalizeCapture, runLabFile, transcriptBlocks } from "./helpers.js";
+import { assertCapturesMatch, buildLabFile, captureOf, goldenSections, lastOutput, runLabFile, transcriptBlocks } from "./helpers.js";
 
 const GOLDEN = "test/golden/kernel/lvs-tun-mtu.out";
-
-const HOSTS = [
-  ["client", "client"],
-  ["director", "dir"],
-  ["real_server1", "rs1"],
-  ["real_server2", "rs2"],
-] as const;
 
 /**
  * The one place lvslab and the recording part on purpose: in the first connection the
@@ -49,12 +42,7 @@ test("lvs-tun-mtu: tcpdump -e on every host matches the real kernel's, ICMP need
   const { transcript } = await runLabFile("labs/lvs-tun-mtu.yaml");
   const blocks = transcriptBlocks(transcript);
   const golden = goldenSections(GOLDEN);
-  for (const [host, g] of HOSTS) {
-    const want = noDirectorProbe(normalizeCapture(noAck1429(golden.get(`tcpdump -nn -e -r ${g}-eth0`) ?? ""), { keepMacs: true }));
-    assert.ok(want.length > 5, `golden capture ${g} is empty`);
-    const ours = normalizeCapture(noAck1429(captureOf(blocks, host)), { keepMacs: true });
-    assert.deepEqual(ours, want, `${host} eth0 differs from the kernel's ${g}-eth0`);
-  }
+  assertCapturesMatch(blocks, (g) => golden.get(`tcpdump -nn -e -r ${g}-eth0`) ?? "", { moreThan: 5, raw: noAck1429, want: noDirectorProbe });
   const client = captureOf(blocks, "client");
   assert.match(client, /192\.168\.1\.100 > 192\.168\.1\.150: ICMP 192\.168\.1\.100 unreachable - need to frag \(mtu 1480\), length 556\n/);
 });
@@ -91,12 +79,7 @@ test("lvs-tun-mtu-blackhole: with the ICMP dropped by the director's OUTPUT chai
   // The kernel's retransmission times differ (a tail loss probe first, RACK after the SACK
   // of the FIN; lvslab has plain RTO backoff) and so do the counts: compare the frames each
   // side shows, in order of first sight.
-  const distinct = (l: string[]) => [...new Set(l)];
-  for (const [host, g] of HOSTS) {
-    const want = normalizeCapture(golden.get(`blackhole: tcpdump -nn -e -r ${g}-eth0`) ?? "", { keepMacs: true });
-    assert.ok(want.length > 2, `golden capture blackhole ${g} is empty`);
-    assert.deepEqual(distinct(normalizeCapture(captureOf(blocks, host), { keepMacs: true })), distinct(want), `${host} eth0 differs from the kernel's blackhole ${g}-eth0`);
-  }
+  assertCapturesMatch(blocks, (g) => golden.get(`blackhole: tcpdump -nn -e -r ${g}-eth0`) ?? "", { moreThan: 2, label: "blackhole ", distinct: true });
   assert.doesNotMatch(captureOf(blocks, "client"), /ICMP/);
   const curl = blocks.find((b) => b.prompt === "[root@client ~]# curl -sS -m 5 -H @/root/pad.txt 192.168.1.100")!.output;
   // curl's own clock: the kernel run printed 5000 ms, an earlier one 5001; lvslab 5001.
