@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { controlRequest } from "../src/real/control.js";
 import { repoPath } from "./helpers.js";
+import { malformedFrames } from "./real-helpers.js";
 
 const CLI = repoPath("dist", "src", "cli", "main.js");
 const LAB = repoPath("labs", "lvs-nat.yaml");
@@ -157,31 +158,6 @@ async function waitHttp(ns: string, url: string): Promise<void> {
   throw new Error(`${url} never answered in ${ns}`);
 }
 
-/** Frames the director must drop: sent raw from the client's side of the wire. */
-const MALFORMED_PY = String.raw`
-import socket, struct, sys
-dst = bytes.fromhex(sys.argv[1].replace(":", ""))
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("c0", 0))
-src = s.getsockname()[4]
-eth = dst + src + b"\x08\x00"
-def ip(tot, csum=None, proto=6, ihl=5, body=b""):
-    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, tot, 1, 0, 64, proto, 0, socket.inet_aton("192.168.75.150"), socket.inet_aton("192.168.75.131"))
-    if csum is None:
-        sm = sum(struct.unpack("!10H", h)); sm = (sm & 0xffff) + (sm >> 16); sm = (sm & 0xffff) + (sm >> 16)
-        csum = ~sm & 0xffff
-    return h[:10] + struct.pack("!H", csum) + h[12:] + body
-n = int(sys.argv[2])
-for i in range(n):
-    s.send(eth + ip(40, csum=0x1234, body=b"\0" * 20))           # header checksum wrong
-    s.send(eth + ip(400, body=b"\0" * 20))                       # total length beyond the frame
-    s.send(eth + bytes([0x45, 0, 0]))                            # truncated IPv4 header
-    s.send(eth + ip(24, body=b"\0" * 4))                         # TCP header truncated
-    s.send(eth + ip(40, ihl=3, body=b"\0" * 20))                 # IHL below 5
-    s.send(dst + src + b"\x08\x06" + b"\x00\x01\x08\x00")        # truncated ARP
-print(6 * n)
-`;
-
 const RATE_RX_PY = String.raw`
 import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -293,7 +269,7 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
       const i = names!.split(/\s+/).indexOf("InHdrErrors");
       return Number(values!.split(/\s+/)[i]);
     };
-    const sent = Number(inNs(NS.c, "python3", "-c", MALFORMED_PY, mac, "20").trim());
+    const sent = Number(inNs(NS.c, ...malformedFrames("c0", mac, 20, ["bad-checksum", "total-length-beyond-frame", "ipv4-truncated", "tcp-truncated", "ihl-3", "arp-truncated"])).trim());
     assert.equal(sent, 120);
     await new Promise((r) => setTimeout(r, 300));
     const drops = (await controlRequest(sock, { argv: ["lvslab-drops"] })).stdout;

@@ -99,3 +99,46 @@ export function downAll(): void {
   for (const lab of readdirSync(STATE_DIR)) lvslab(["down", lab]);
   sh("rm", ["-rf", STATE_DIR]);
 }
+
+/** Malformed frames `malformedFrames` can send, each named by what is wrong with it. */
+export type MalformedFrame = "ipv4-truncated" | "ihl-3" | "ihl-6-no-options" | "version-6" | "bad-checksum" | "total-length-beyond-frame" | "tcp-truncated" | "arp-truncated";
+
+/**
+ * python3 (standard library only): sends raw frames from argv[1] to the MAC argv[2], argv[3]
+ * rounds of the frames named in argv[4] (comma-separated, in that order), IPv4 ones from
+ * 192.168.75.150 to 192.168.75.131; prints how many it sent.
+ */
+const MALFORMED_PY = String.raw`
+import socket, struct, sys
+iface, mac, rounds, kinds = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(",")
+dst = bytes.fromhex(mac.replace(":", ""))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((iface, 0))
+src = s.getsockname()[4]
+eth = dst + src + b"\x08\x00"
+def ip(tot, csum=None, proto=6, ihl=5, version=4, body=b""):
+    h = struct.pack("!BBHHHBBH4s4s", version << 4 | ihl, 0, tot, 1, 0, 64, proto, 0, socket.inet_aton("192.168.75.150"), socket.inet_aton("192.168.75.131"))
+    if csum is None:
+        sm = sum(struct.unpack("!10H", h)); sm = (sm & 0xffff) + (sm >> 16); sm = (sm & 0xffff) + (sm >> 16)
+        csum = ~sm & 0xffff
+    return h[:10] + struct.pack("!H", csum) + h[12:] + body
+frames = {
+    "ipv4-truncated": eth + bytes([0x45, 0, 0]),
+    "ihl-3": eth + ip(40, ihl=3, body=b"\0" * 20),
+    "ihl-6-no-options": eth + ip(40, ihl=6),
+    "version-6": eth + ip(40, version=6, body=b"\0" * 20),
+    "bad-checksum": eth + ip(40, csum=0x1234, body=b"\0" * 20),
+    "total-length-beyond-frame": eth + ip(400, body=b"\0" * 20),
+    "tcp-truncated": eth + ip(24, body=b"\0" * 4),
+    "arp-truncated": dst + src + b"\x08\x06" + b"\x00\x01\x08\x00",
+}
+for _ in range(rounds):
+    for k in kinds:
+        s.send(frames[k])
+print(rounds * len(kinds))
+`;
+
+/** The command that sends `rounds` rounds of `kinds` from `iface` to `dstMac` (run it in a namespace). */
+export function malformedFrames(iface: string, dstMac: string, rounds: number, kinds: MalformedFrame[]): string[] {
+  return ["python3", "-c", MALFORMED_PY, iface, dstMac, String(rounds), kinds.join(",")];
+}

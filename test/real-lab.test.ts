@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { buildLabText, captureOf, lastOutput, normalizeCapture, repoPath, runLabFile, transcriptBlocks } from "./helpers.js";
-import { downAll, ENV, labPrefix, lvslab, MAIN, namespaces, nsInodes, processesIn, realSkipReason, sh } from "./real-helpers.js";
+import { downAll, ENV, labPrefix, lvslab, MAIN, malformedFrames, namespaces, nsInodes, processesIn, realSkipReason, sh } from "./real-helpers.js";
 import { runCommand, sleepWorld } from "../src/lab/runner.js";
 
 const LAB = "labs/lvs-nat.yaml";
@@ -138,33 +138,13 @@ describe("the seed's LVS-NAT lab on network namespaces", { skip, timeout: 180_00
     // Raw frames from the client's eth0 to the director's MAC (learned by ARP above).
     const mac = lvslab(["exec", LAB, "client", "--", "ip", "neigh", "show", VIP]).out.match(/lladdr (\S+)/)?.[1];
     assert.ok(mac, "the client knows the VIP's MAC");
-    const py = String.raw`
-import socket, struct, sys
-dst = bytes.fromhex(sys.argv[1].replace(":", ""))
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("eth0", 0))
-src = s.getsockname()[4]
-eth = dst + src + b"\x08\x00"
-good = bytes.fromhex("4500002800004000400600000a00000a0a00000b")
-frames = [
-  eth + b"\x45\x00",                                   # truncated IPv4 header
-  eth + b"\x46" + good[1:] ,                           # IHL 6 without options
-  eth + good[:10] + b"\xde\xad" + good[12:] + b"\x00" * 20,  # bad header checksum
-  eth + b"\x60" + good[1:] + b"\x00" * 20,             # version 6 in an IPv4 ethertype
-  dst + src + b"\x08\x06" + b"\x00\x01\x08\x00",       # truncated ARP
-]
-for _ in range(5):
-    for f in frames:
-        s.send(f)
-print(len(frames) * 5)
-`;
     const drops = (): Map<string, number> => {
       const r = onDirector("lvslab-drops");
       assert.equal(r.code, 0, r.err);
       return new Map([...r.out.matchAll(/^vip: (.*?) +(\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
     };
     const before = drops();
-    const sent = lvslab(["exec", LAB, "client", "--", "python3", "-c", py, mac]);
+    const sent = lvslab(["exec", LAB, "client", "--", ...malformedFrames("eth0", mac, 5, ["ipv4-truncated", "ihl-6-no-options", "bad-checksum", "version-6", "arp-truncated"])]);
     assert.equal(sent.code, 0, sent.err);
     assert.equal(sent.out.trim(), "25");
     let delta = new Map<string, number>();
