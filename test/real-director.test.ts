@@ -273,6 +273,8 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     assert.equal(sent, 120);
     await new Promise((r) => setTimeout(r, 300));
     const drops = (await controlRequest(sock, { argv: ["lvslab-drops"] })).stdout;
+    assert.match(drops, /^packet I\/O: the director's own raw sockets$/m);
+    assert.match(drops, /^nic: eth1 (\d+) /m);
     assert.match(drops, /vip: IPv4 header checksum is wrong {2}20\n/);
     assert.match(drops, /vip: IPv4 total length does not fit the frame {2}20\n/);
     assert.match(drops, /vip: IPv4 header malformed or truncated {2}40\n/);
@@ -292,7 +294,7 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     try {
       for (let i = 0; i < 3; i++) assert.equal(get(`http://${VIP}/big.txt`), BIG, `request ${i + 1}`);
       const drops = (await controlRequest(sock, { argv: ["lvslab-drops"] })).stdout;
-      const partial = (dev: string): number => Number(new RegExp(`^bridge: ${dev} (?:\\d+ ){4}(\\d+) `, "m").exec(drops)?.[1] ?? -1);
+      const partial = (dev: string): number => Number(new RegExp(`^nic: ${dev} (?:\\S+ ){4}(\\d+) `, "m").exec(drops)?.[1] ?? -1);
       assert.ok(partial("eth1") > 0 && partial("eth0") > 0, drops);
       assert.doesNotMatch(drops, /exceeds the MTU/);
     } finally {
@@ -335,19 +337,20 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     assert.equal(left, "");
   });
 
-  test("standalone: --iface/--addr/--sysctl/--rules serve the same service", async () => {
+  test("standalone, on the Python packet bridge: --iface/--addr/--sysctl/--rules serve the same service", async () => {
     const rules = join(dir, "rules");
     writeFileSync(rules, "-A -t 192.168.75.131:80 -s rr\n-a -t 192.168.75.131:80 -r 192.168.1.185:80 -m -w 1\n-a -t 192.168.75.131:80 -r 192.168.1.190:80 -m -w 1\n");
     const s2 = join(dir, "standalone.sock");
     // While the kernel there owns the VIP too, the director says it will be in the way.
     must("ip", "-n", NS.d, "addr", "add", `${VIP}/32`, "dev", "lo");
-    const d = startIn(NS.d, [process.execPath, CLI, "director", "--iface", "eth0", "--iface", "eth1", "--addr", "eth0=192.168.1.186/24", "--addr", "eth1=192.168.75.131/24", "--sysctl", "net.ipv4.ip_forward=1", "--rules", rules, "--control", s2]);
+    const d = startIn(NS.d, ["env", "LVSLAB_PACKET_IO=bridge", process.execPath, CLI, "director", "--iface", "eth0", "--iface", "eth1", "--addr", "eth0=192.168.1.186/24", "--addr", "eth1=192.168.75.131/24", "--sysctl", "net.ipv4.ip_forward=1", "--rules", rules, "--control", s2]);
     const banner = await waitForLine(d, "lvslab director: ready", 15_000);
     must("ip", "-n", NS.d, "addr", "del", `${VIP}/32`, "dev", "lo");
     assert.match(banner, /lvslab director: warning: the kernel here also owns 192\.168\.75\.131 \(on lo\): it will answer ARP for it and reset TCP connections to it/);
     const got = [get(`http://${VIP}/`).trim(), get(`http://${VIP}/`).trim(), get(`http://${VIP}/`).trim()];
     // rr walks the destination list, whose head is the last one added (list_add_rcu), as Linux does.
     assert.deepEqual(got, ["2222222222222slave", "1111111111111master", "2222222222222slave"]);
+    assert.match((await controlRequest(s2, { argv: ["lvslab-drops"] })).stdout, /^packet I\/O: the Python bridge's raw sockets$/m);
     const save = await controlRequest(s2, { argv: ["ipvsadm", "-S", "-n"] });
     assert.equal(save.stdout, "-A -t 192.168.75.131:80 -s rr\n-a -t 192.168.75.131:80 -r 192.168.1.185:80 -m -w 1\n-a -t 192.168.75.131:80 -r 192.168.1.190:80 -m -w 1\n");
     d.kill("SIGINT");

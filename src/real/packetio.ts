@@ -27,6 +27,8 @@ export interface PacketIoStats {
 }
 
 export interface PacketIo {
+  /** How frames reach the director: its own raw sockets, or the Python bridge's. */
+  readonly kind: "direct" | "bridge";
   readonly ifaces: readonly string[];
   /** Resolves when every socket is bound; rejects with the bridge's reason otherwise. */
   readonly ready: Promise<void>;
@@ -35,7 +37,7 @@ export interface PacketIo {
   send(port: number, frame: Uint8Array): void;
   /** Hand queued frames to the bridge now (also done by itself on the next turn). */
   flush(): void;
-  /** The bridge's own counters (drops at the sockets, partial checksums seen). */
+  /** Counters per interface (rx, tx, rx_dropped, tx_dropped, rx_truncated); a missing one is unknown. */
   bridgeStats(): Promise<Record<string, number[]>>;
   close(): void;
   /** Set by the owner: called for every frame received, in arrival order. */
@@ -69,6 +71,7 @@ export function openPacketIo(ifaces: readonly string[], opts: PacketIoOptions = 
   const statsWaiters: ((s: Record<string, number[]>) => void)[] = [];
 
   const io: PacketIo = {
+    kind: "bridge",
     ifaces,
     ready,
     stats,

@@ -9,6 +9,7 @@
  * journal (state.ts) before it is created, so `down` removes exactly that.
  */
 import { spawn } from "node:child_process";
+import { launchArgv, wantsLaunch } from "./packetio_direct.js";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -302,8 +303,12 @@ function startDirector(labName: string, h: HostSpec, ns: string, o: UpOptions): 
   const log = join(hd, "director.log");
   const control = controlPath(labName, h.name);
   const labFile = readJournal(labName).find((e): e is Extract<JournalEntry, { kind: "lab" }> => e.kind === "lab")!.file;
-  const argv = ["ip", "netns", "exec", ns, process.execPath, LVSLAB_MAIN, "director", "--lab", labFile, "--host", h.name, "--control", control];
-  if (o.seed !== undefined) argv.push("--seed", String(o.seed));
+  // LVSLAB_DIRECTOR_PROFILE=DIR: the director writes a V8 CPU profile there when it stops.
+  const prof = process.env.LVSLAB_DIRECTOR_PROFILE;
+  const prog = [process.execPath, ...(prof ? ["--cpu-prof", `--cpu-prof-dir=${prof}`] : []), LVSLAB_MAIN, "director", "--lab", labFile, "--host", h.name, "--control", control];
+  if (o.seed !== undefined) prog.push("--seed", String(o.seed));
+  // Through the launcher, which opens the raw sockets and becomes the director (same pid).
+  const argv = ["ip", "netns", "exec", ns, ...(wantsLaunch() ? launchArgv(h.nics.map((n) => n.name), prog) : prog)];
   appendJournal(labName, { kind: "director", host: h.name, ns, control });
   const pid = startDetached(labName, argv, log, { ns, host: h.name, what: "lvslab director" });
   const ready = (): boolean => existsSync(log) && readFileSync(log, "utf8").split("\n").includes(READY_LINE);

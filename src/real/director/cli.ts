@@ -2,13 +2,15 @@
  * `lvslab director`, `lvslab ipvsadm` and `lvslab ctl`: the command-line side of the
  * userspace director (the only code here that touches the real console, signals and exit).
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { hostname, networkInterfaces } from "node:os";
+import { constants as osConstants, hostname, networkInterfaces } from "node:os";
 import { formatDiagnostic, loadLab } from "../../lab/load.js";
 import { readLabFile } from "../../lab/read.js";
 import type { AddrSpec, HostSpec, LabSpec, NicSpec, RouteSpec } from "../../lab/schema.js";
 import { formatIp4, parseIp4 } from "../../wire/index.js";
 import { controlRequest, defaultControlPath } from "../control.js";
+import { launchArgv, wantsLaunch } from "../packetio_direct.js";
 import { realMac, realMtu, startDirector } from "./director.js";
 
 export const DIRECTOR_USAGE = `Usage:
@@ -18,8 +20,8 @@ export const DIRECTOR_USAGE = `Usage:
   lvslab ipvsadm ARGS...                     (ipvsadm on the running director)
   lvslab ctl [--control SOCK] [--stdin] -- CMD [ARG...]
 
-The director drives the named interfaces from user space (raw sockets through python3; needs
-root or CAP_NET_RAW + CAP_NET_ADMIN). SPEC is like "default via 10.0.0.1" or
+The director drives the named interfaces from user space (raw sockets, opened by a short
+python3 launcher; needs root or CAP_NET_RAW + CAP_NET_ADMIN). SPEC is like "default via 10.0.0.1" or
 "10.1.0.0/16 via 10.0.0.2 dev eth0". SOCK defaults to $LVSLAB_CONTROL, else ${"/run/lvslab/director.sock"}.
 `;
 
@@ -183,6 +185,9 @@ export async function cmdDirector(argv: string[]): Promise<number> {
     if (typeof s === "string") return fail(s);
     ({ lab, host } = s);
   }
+  // Direct packet I/O: start again through the launcher, which opens the raw sockets and
+  // hands them to a new director process (this one waits for it and passes signals on).
+  if (wantsLaunch()) return relaunch(host.nics.map((n) => n.name));
   let rules: string | undefined;
   if (a.rules !== undefined) {
     try {
@@ -209,10 +214,29 @@ export async function cmdDirector(argv: string[]): Promise<number> {
     process.on("SIGINT", () => stop(0));
     process.on("SIGHUP", () => stop(0)); // its terminal went away: still leave no socket behind
     d.io.onExit = (why) => {
-      process.stderr.write(`lvslab director: the packet bridge stopped (${why})\n`);
+      process.stderr.write(`lvslab director: the packet I/O stopped (${why})\n`);
       stop(1);
     };
     process.stdout.write("lvslab director: ready\n");
+  });
+}
+
+function relaunch(ifaces: string[]): Promise<number> {
+  const argv = launchArgv(ifaces, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { pdeathsig: true });
+  return new Promise<number>((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
+    const pass = (sig: NodeJS.Signals) => (): void => {
+      child.kill(sig);
+    };
+    const handlers = (["SIGTERM", "SIGINT", "SIGHUP"] as const).map((sig) => [sig, pass(sig)] as const);
+    for (const [sig, h] of handlers) process.on(sig, h);
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      resolve(fail(e.code === "ENOENT" ? `${argv[0]} not found (real mode needs Python 3)` : e.message, 1));
+    });
+    child.on("exit", (code, signal) => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+      resolve(code ?? 128 + (signal ? osConstants.signals[signal] : 0));
+    });
   });
 }
 

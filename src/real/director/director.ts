@@ -19,6 +19,7 @@ import type { Tool, ToolIo } from "../../tools/types.js";
 import { bashQuote } from "../../tools/sh/quote.js";
 import { ETH_HLEN, parseMac, type Mac } from "../../wire/index.js";
 import { segmentTcp } from "../offload.js";
+import { inheritedPacketFds, openDirectPacketIo } from "../packetio_direct.js";
 import { openPacketIo, type PacketIo, type PacketIoOptions } from "../packetio.js";
 import { startControlServer, type ControlRequest, type ControlServer } from "../control.js";
 import { RealTimeDriver } from "./realtime.js";
@@ -73,7 +74,9 @@ export async function startDirector(opts: DirectorOptions): Promise<Director> {
   for (const name of ifaces) {
     if (realMac(name) === undefined) throw new Error(`no network interface ${name} here (${spec.name}'s NICs must exist, named as in the lab)`);
   }
-  const io = openPacketIo(ifaces, opts.packetIo);
+  const inherited = inheritedPacketFds();
+  if (inherited instanceof Error) throw inherited;
+  const io = inherited ? openDirectPacketIo(ifaces, inherited) : openPacketIo(ifaces, opts.packetIo);
   try {
     await io.ready;
   } catch (e) {
@@ -202,7 +205,7 @@ class StreamIo extends Transcript implements ToolIo {
 
 /**
  * `lvslab-drops`: every packet the director dropped, by reason (the table `lvslab run
- * --trace` prints), then the packet bridge's counters per interface.
+ * --trace` prints), then the packet I/O's counters per interface.
  */
 function dropsTool(world: World, io: PacketIo): Tool {
   return async (ctx) => {
@@ -211,10 +214,14 @@ function dropsTool(world: World, io: PacketIo): Tool {
     for (const [k, n] of drops) out += `${k}  ${n}\n`;
     if (drops.length === 0) out += "no packet dropped\n";
     const b = await Promise.race([io.bridgeStats(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000))]);
-    out += "\nbridge: iface rx tx rx_dropped tx_dropped rx_csum_partial rx_truncated\n";
+    out += `\npacket I/O: ${io.kind === "direct" ? "the director's own raw sockets" : "the Python bridge's raw sockets"}\n`;
+    out += "nic: iface rx tx rx_dropped tx_dropped rx_csum_partial rx_truncated\n";
     io.ifaces.forEach((name, i) => {
-      const col = (k: string): number => b?.[k]?.[i] ?? 0;
-      out += `bridge: ${name} ${col("rx")} ${col("tx")} ${col("rx_dropped")} ${col("tx_dropped") + (io.stats.txDropped[i] ?? 0)} ${io.stats.rxCsumFixed[i] ?? 0} ${col("rx_truncated")}\n`;
+      // "-": a counter this I/O cannot read (the kernel's socket drops, in direct mode).
+      const col = (k: string): string => (b?.[k]?.[i] === undefined ? "-" : String(b[k]![i]));
+      // The bridge's own drops plus those before it, in Node; direct I/O counts them all itself.
+      const txDropped = (b?.["tx_dropped"]?.[i] ?? 0) + (io.kind === "bridge" ? io.stats.txDropped[i] ?? 0 : 0);
+      out += `nic: ${name} ${col("rx")} ${col("tx")} ${col("rx_dropped")} ${txDropped} ${io.stats.rxCsumFixed[i] ?? 0} ${col("rx_truncated")}\n`;
     });
     ctx.io.stdout(out);
     return 0;

@@ -1,0 +1,99 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { FDS_ENV, ERROR_ENV, IO_ENV, LAUNCH_PY, inheritedPacketFds, launchArgv, wantsLaunch } from "./packetio_direct.js";
+import { TxRing } from "./packetio_tx.js";
+
+function frame(port: number, i: number): Uint8Array {
+  // Lengths from 1 to 1514, so records pad differently and the ring wraps at odd places.
+  const len = 1 + ((i * 397) % 1514);
+  return new Uint8Array(len).map((_, k) => (i + k * 31 + port * 7) & 0xff);
+}
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test("the transmit ring writes every frame once, in order, per port, across many wraps", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lvslab-txring-"));
+  const files = [join(dir, "p0"), join(dir, "p1")];
+  const fds = files.map((f) => openSync(f, "a"));
+  const errors: Error[] = [];
+  const ring = new TxRing(fds, (e) => errors.push(e));
+  try {
+    const want: Uint8Array[][] = [[], []];
+    let full = 0;
+    // About 12 MiB through a 4 MiB ring: it wraps at least twice, and fills up.
+    for (let i = 0; i < 16_000; i++) {
+      const port = i % 3 === 0 ? 1 : 0;
+      const f = frame(port, i);
+      while (!ring.push(port, f)) {
+        full++;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      want[port]!.push(f);
+    }
+    await until(() => ring.counter(0, "sent") + ring.counter(1, "sent") === 16_000);
+    assert.equal(ring.ringFull, full);
+    for (const port of [0, 1]) {
+      assert.equal(ring.counter(port, "sent"), want[port]!.length);
+      assert.equal(ring.counter(port, "full") + ring.counter(port, "err"), 0);
+      assert.deepEqual(new Uint8Array(readFileSync(files[port]!)), new Uint8Array(Buffer.concat(want[port]!)), `port ${port}: bytes and order`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    ring.close();
+    for (const fd of fds) closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a frame the socket refuses is counted, and the next ones still go", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "lvslab-txring-"));
+  const good = openSync(join(dir, "good"), "a");
+  const readOnly = openSync(join(dir, "good"), "r"); // write() fails with EBADF
+  const ring = new TxRing([readOnly, good], () => undefined);
+  try {
+    ring.push(0, frame(0, 1));
+    ring.push(1, frame(1, 2));
+    ring.push(0, frame(0, 3));
+    await until(() => ring.counter(1, "sent") === 1 && ring.counter(0, "err") === 2);
+    assert.equal(ring.counter(0, "sent"), 0);
+    assert.deepEqual(new Uint8Array(readFileSync(join(dir, "good"))), frame(1, 2));
+  } finally {
+    ring.close();
+    closeSync(good);
+    closeSync(readOnly);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the launcher's hand-over: sockets by interface, its failure as the error the bridge gives", () => {
+  assert.equal(inheritedPacketFds({}), undefined);
+  assert.deepEqual(inheritedPacketFds({ [FDS_ENV]: "eth0=3,eth1=4,bad,x=1" }), new Map([["eth0", 3], ["eth1", 4]]));
+  const e = inheritedPacketFds({ [ERROR_ENV]: "eth1: Operation not permitted|1" });
+  assert.ok(e instanceof Error);
+  assert.equal(e.message, "cannot open a raw socket on eth1: Operation not permitted (real mode needs root, or CAP_NET_RAW and CAP_NET_ADMIN)");
+  const e2 = inheritedPacketFds({ [ERROR_ENV]: "eth9: No such device|19" });
+  assert.equal((e2 as Error).message, "cannot open a raw socket on eth9: No such device");
+  assert.equal(wantsLaunch({ [IO_ENV]: "bridge" }), false);
+  assert.equal(wantsLaunch({ [FDS_ENV]: "eth0=3" }), false);
+  assert.equal(wantsLaunch({ [ERROR_ENV]: "x|1" }), false);
+  assert.equal(wantsLaunch({}), true);
+  assert.deepEqual(launchArgv(["eth0"], ["node", "x.js"]).slice(3), ["eth0", "--", "node", "x.js"]);
+  assert.deepEqual(launchArgv(["eth0"], ["node"], { pdeathsig: true }).slice(3), ["--pdeathsig", "eth0", "--", "node"]);
+});
+
+test("the launcher runs the program with the reason when it cannot open a socket", { skip: spawnSync("python3", ["-V"]).status !== 0 ? "no python3" : false }, () => {
+  // An interface that does not exist: the program still runs, told why (ENODEV, or EPERM without root).
+  const r = spawnSync("python3", ["-c", LAUNCH_PY, "lvslab-no-such-if0", "--", "sh", "-c", `echo "$${FDS_ENV}|$${ERROR_ENV}"`], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^\|lvslab-no-such-if0: (No such device|Operation not permitted)\|(19|1)\n$/);
+});
