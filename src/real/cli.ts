@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { formatDiagnostic, loadLab } from "../lab/load.js";
 import { readLabFile } from "../lab/read.js";
 import type { LabSpec } from "../lab/schema.js";
-import { cmdCtl } from "./director/cli.js";
+import { execOnDirector } from "./director/cli.js";
 import { serveHttp } from "./nginx.js";
 import { labsWithState } from "./state.js";
 import { RealError } from "./sys.js";
@@ -130,7 +130,7 @@ export async function realExec(labArg: string, host: string, cmd: string[], reso
     return execInNamespace(t.argv);
   }
   // The director is lvslab itself: the command runs in its shell, through its control socket.
-  return cmdCtl(["--control", t.control, "--", ...cmd]);
+  return execOnDirector(t.control, cmd);
 }
 
 function httpd(args: string[]): Promise<number> {

@@ -5,14 +5,19 @@
  * `ipvsadm -L -n -c`, `sysctl -w ...` or `bash /usr/local/sbin/lvs_nat.sh` act on the live
  * data plane.
  *
- * Protocol: newline-delimited JSON. Client: {"argv": [...], "stdin"?: "..."} then, at
- * will, {"signal": "INT"} (Ctrl-C). Server: {"out": text} and {"err": text} as the command
- * prints, then {"exit": code}, then it closes. A request larger than MAX_REQUEST_BYTES is
- * refused.
+ * Protocol: newline-delimited JSON. Client: {"argv": [...]} (no standard input), or
+ * {"argv": [...], "stdin": "..."} (all of it inline), or {"argv": [...], "stdinFollows": true}
+ * then {"in": text} as standard input is read and {"eof": true} at its end; and at will
+ * {"signal": "INT"} (Ctrl-C). The command starts once its standard input is complete (the
+ * director's tools read it whole); Ctrl-C before that ends the request with status 130, as
+ * for a command killed while it waited for input. Server: {"out": text} and {"err": text} as
+ * the command prints, then {"exit": code}, then it closes. A line longer than
+ * MAX_REQUEST_BYTES, or standard input past MAX_STDIN_BYTES, is refused (status 2).
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
+import { MAX_STDIN_BYTES, StdinTooLarge, stdinChunks, stdinTooLargeMessage } from "../cli/stdin.js";
 
 export const MAX_REQUEST_BYTES = 1 << 20;
 export const DEFAULT_CONTROL_PATH = "/run/lvslab/director.sock";
@@ -24,6 +29,12 @@ export function defaultControlPath(): string {
 export interface ControlRequest {
   argv: string[];
   stdin?: string;
+}
+
+/** A request as a client sends it: standard input may be a stream, forwarded as it is read. */
+export interface OutgoingRequest {
+  argv: string[];
+  stdin?: string | AsyncIterable<Buffer | string>;
 }
 
 export interface ControlResult {
@@ -38,10 +49,21 @@ export interface RequestOptions {
   onStderr?: (s: string) => void;
   /** Resolve it to send Ctrl-C to the command. */
   interrupt?: Promise<unknown>;
+  /** The most standard input sent (default MAX_STDIN_BYTES); past it the request fails with StdinTooLarge. */
+  maxStdinBytes?: number;
 }
 
-/** Run a command line on the director listening on `sock`. Rejects when none listens there. */
-export function controlRequest(sock: string, req: ControlRequest, opts: RequestOptions = {}): Promise<ControlResult> {
+/** Pieces of a string small enough for one protocol line each, however JSON escapes them. */
+function* pieces(s: string): Generator<string> {
+  for (let i = 0; i < s.length; i += STDIN_PIECE) yield s.slice(i, i + STDIN_PIECE);
+}
+const STDIN_PIECE = 16384;
+
+/**
+ * Run a command line on the director listening on `sock`. Rejects when none listens there,
+ * when standard input cannot be read or is larger than allowed.
+ */
+export function controlRequest(sock: string, req: OutgoingRequest, opts: RequestOptions = {}): Promise<ControlResult> {
   return new Promise((resolve, reject) => {
     const c = connect(sock);
     let stdout = "";
@@ -49,13 +71,39 @@ export function controlRequest(sock: string, req: ControlRequest, opts: RequestO
     let code: number | undefined;
     let buf = "";
     let connected = false;
+    let failed: Error | undefined;
+    const src = req.stdin === undefined ? undefined : typeof req.stdin === "string" ? pieces(req.stdin) : req.stdin;
+    const send = (m: object): boolean => !c.destroyed && !c.writableEnded && c.write(JSON.stringify(m) + "\n");
+    const drained = (): Promise<void> =>
+      new Promise((r) => {
+        const go = (): void => {
+          c.off("drain", go).off("close", go);
+          r();
+        };
+        c.on("drain", go).on("close", go);
+      });
+    const pump = async (from: AsyncIterable<Buffer | string> | Iterable<string>): Promise<void> => {
+      try {
+        for await (const s of stdinChunks(from, opts.maxStdinBytes ?? MAX_STDIN_BYTES)) {
+          if (c.destroyed) return;
+          for (const p of pieces(s)) {
+            if (c.destroyed || c.writableEnded) return;
+            if (!send({ in: p })) await drained();
+          }
+        }
+        send({ eof: true });
+      } catch (e) {
+        if (c.destroyed) return; // the command ended meanwhile: the rest of the input is not wanted
+        failed = e instanceof StdinTooLarge ? e : new Error(`cannot read standard input: ${(e as Error).message}`);
+        c.destroy();
+      }
+    };
     c.setEncoding("utf8");
     c.on("connect", () => {
       connected = true;
-      c.write(JSON.stringify({ argv: req.argv, ...(req.stdin !== undefined ? { stdin: req.stdin } : {}) }) + "\n");
-      void opts.interrupt?.then(() => {
-        if (!c.destroyed) c.write(JSON.stringify({ signal: "INT" }) + "\n");
-      });
+      send({ argv: req.argv, ...(src !== undefined ? { stdinFollows: true } : {}) });
+      if (src !== undefined) void pump(src);
+      void opts.interrupt?.then(() => send({ signal: "INT" }));
     });
     c.on("data", (d: string) => {
       buf += d;
@@ -87,8 +135,12 @@ export function controlRequest(sock: string, req: ControlRequest, opts: RequestO
       }
     });
     c.on("close", () => {
+      // Standard input still being read is no longer wanted (a pipe that never ends must not keep us).
+      const stream = req.stdin as { destroy?: () => void } | undefined;
+      if (typeof stream?.destroy === "function") stream.destroy();
       if (!connected) return;
-      if (code === undefined) reject(new Error(`the director at ${sock} closed the connection without an exit status`));
+      if (failed) reject(failed);
+      else if (code === undefined) reject(new Error(`the director at ${sock} closed the connection without an exit status`));
       else resolve({ stdout, stderr, code });
     });
   });
@@ -156,11 +208,31 @@ export async function startControlServer(path: string, handler: ControlHandler):
 function serve(c: Socket, handler: ControlHandler, clients: Set<Socket>): void {
   clients.add(c);
   let buf = "";
-  let started = false;
+  /** Waiting for the request, gathering its standard input, or running it. */
+  let phase: "request" | "stdin" | "running" | "done" = "request";
+  const done = (): boolean => phase === "done";
+  let argv: string[] = [];
+  const stdin: string[] = [];
+  let stdinBytes = 0;
   let fire: (s: "SIGINT") => void = () => undefined;
   const interrupt = new Promise<"SIGINT">((r) => (fire = r));
   const send = (m: object): void => {
     if (!c.destroyed) c.write(JSON.stringify(m) + "\n");
+  };
+  const finish = (code: number, err?: string): void => {
+    if (done()) return;
+    phase = "done";
+    if (err !== undefined) send({ err });
+    send({ exit: code });
+    c.end();
+    buf = "";
+  };
+  const start = (req: ControlRequest): void => {
+    phase = "running";
+    handler(req, { stdout: (s) => send({ out: s }), stderr: (s) => send({ err: s }) }, interrupt).then(
+      (code) => finish(code),
+      (e: unknown) => finish(70, `lvslab director: internal error: ${e instanceof Error ? e.message : String(e)}\n`),
+    );
   };
   c.setEncoding("utf8");
   c.on("error", () => undefined);
@@ -168,48 +240,45 @@ function serve(c: Socket, handler: ControlHandler, clients: Set<Socket>): void {
     clients.delete(c);
     fire("SIGINT"); // the client went away: stop what it started
   });
+  const tooLong = (): void => finish(2, `lvslab director: request larger than ${MAX_REQUEST_BYTES} bytes refused\n`);
   c.on("data", (d: string) => {
+    if (done()) return;
     buf += d;
-    if (buf.length > MAX_REQUEST_BYTES) {
-      send({ err: `lvslab director: request larger than ${MAX_REQUEST_BYTES} bytes refused\n` });
-      send({ exit: 2 });
-      c.end();
-      buf = "";
-      return;
-    }
     let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
+    while (!done() && (i = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      let m: { argv?: unknown; stdin?: unknown; signal?: unknown };
+      if (line.length > MAX_REQUEST_BYTES) {
+        if (phase === "running") continue; // nothing left to refuse: the command runs
+        return tooLong();
+      }
+      let m: { argv?: unknown; stdin?: unknown; stdinFollows?: unknown; in?: unknown; eof?: unknown; signal?: unknown };
       try {
         m = JSON.parse(line) as typeof m;
       } catch {
         m = {};
       }
-      if (started) {
+      if (phase === "running") {
         if (m.signal === "INT") fire("SIGINT");
-        continue;
+      } else if (phase === "stdin") {
+        if (m.signal === "INT") finish(130); // killed while it waited for its input
+        else if (typeof m.in === "string") {
+          stdinBytes += Buffer.byteLength(m.in);
+          if (stdinBytes > MAX_STDIN_BYTES) finish(2, `lvslab director: ${stdinTooLargeMessage()}\n`);
+          else stdin.push(m.in);
+        } else if (m.eof === true) start({ argv, stdin: stdin.join("") });
+      } else {
+        if (!Array.isArray(m.argv) || m.argv.length === 0 || !m.argv.every((a) => typeof a === "string") || (m.stdin !== undefined && typeof m.stdin !== "string") || (m.stdinFollows !== undefined && typeof m.stdinFollows !== "boolean")) {
+          return finish(2, "lvslab director: bad request (want {\"argv\": [\"cmd\", ...], \"stdin\"?: \"...\"} or {\"argv\": [...], \"stdinFollows\": true})\n");
+        }
+        argv = m.argv as string[];
+        if (m.stdinFollows === true) phase = "stdin";
+        else start({ argv, ...(typeof m.stdin === "string" ? { stdin: m.stdin } : {}) });
       }
-      started = true;
-      if (!Array.isArray(m.argv) || m.argv.length === 0 || !m.argv.every((a) => typeof a === "string") || (m.stdin !== undefined && typeof m.stdin !== "string")) {
-        send({ err: "lvslab director: bad request (want {\"argv\": [\"cmd\", ...], \"stdin\"?: \"...\"})\n" });
-        send({ exit: 2 });
-        c.end();
-        return;
-      }
-      const req: ControlRequest = { argv: m.argv as string[], ...(typeof m.stdin === "string" ? { stdin: m.stdin } : {}) };
-      handler(req, { stdout: (s) => send({ out: s }), stderr: (s) => send({ err: s }) }, interrupt).then(
-        (code) => {
-          send({ exit: code });
-          c.end();
-        },
-        (e: unknown) => {
-          send({ err: `lvslab director: internal error: ${e instanceof Error ? e.message : String(e)}\n` });
-          send({ exit: 70 });
-          c.end();
-        },
-      );
+    }
+    if (!done() && buf.length > MAX_REQUEST_BYTES) {
+      if (phase === "running") buf = "";
+      else tooLong();
     }
   });
 }

@@ -9,6 +9,7 @@ import { formatDiagnostic, loadLab } from "../../lab/load.js";
 import { readLabFile } from "../../lab/read.js";
 import type { AddrSpec, HostSpec, LabSpec, NicSpec, RouteSpec } from "../../lab/schema.js";
 import { formatIp4, parseIp4 } from "../../wire/index.js";
+import { forwardedStdin } from "../../cli/stdin.js";
 import { controlRequest, defaultControlPath } from "../control.js";
 import { launchArgv, wantsLaunch } from "../packetio_direct.js";
 import { realMac, realMtu, startDirector } from "./director.js";
@@ -240,13 +241,13 @@ function relaunch(ifaces: string[]): Promise<number> {
   });
 }
 
-async function request(sock: string, argv: string[], stdin: string | undefined): Promise<number> {
+async function request(sock: string, argv: string[], stdin: NodeJS.ReadableStream | undefined): Promise<number> {
   let fire: () => void = () => undefined;
   const interrupt = new Promise<void>((r) => (fire = r));
   const onInt = (): void => fire();
   process.on("SIGINT", onInt);
   try {
-    const r = await controlRequest(sock, { argv, ...(stdin !== undefined ? { stdin } : {}) }, {
+    const r = await controlRequest(sock, { argv, ...(stdin !== undefined ? { stdin: stdin as AsyncIterable<Buffer> } : {}) }, {
       onStdout: (s) => process.stdout.write(s),
       onStderr: (s) => process.stderr.write(s),
       interrupt,
@@ -260,18 +261,18 @@ async function request(sock: string, argv: string[], stdin: string | undefined):
   }
 }
 
-function readStdin(): string {
-  try {
-    return readFileSync(0, "utf8");
-  } catch {
-    return "";
-  }
+/**
+ * `lvslab exec LAB HOST -- CMD` where HOST is the director: the command runs in its shell,
+ * with this process's standard input when that is a pipe or a file, and Ctrl-C reaching it.
+ */
+export function execOnDirector(sock: string, cmd: string[]): Promise<number> {
+  return request(sock, cmd, forwardedStdin());
 }
 
 /** `lvslab ipvsadm ARGS...`: `-R`/`--restore` read the rules from standard input, as ipvsadm does. */
 export function cmdIpvsadm(argv: string[]): Promise<number> {
   const restore = argv.some((x) => x === "-R" || x === "--restore" || /^-[a-zA-Z]*R/.test(x));
-  return request(defaultControlPath(), ["ipvsadm", ...argv], restore ? readStdin() : undefined);
+  return request(defaultControlPath(), ["ipvsadm", ...argv], restore ? process.stdin : undefined);
 }
 
 /** `lvslab ctl [--control SOCK] [--stdin] -- CMD [ARG...]`. */
@@ -298,5 +299,5 @@ export function cmdCtl(argv: string[]): Promise<number> {
     process.stderr.write("Usage: lvslab ctl [--control SOCK] [--stdin] -- CMD [ARG...]\n");
     return Promise.resolve(2);
   }
-  return request(sock, cmd, withStdin ? readStdin() : undefined);
+  return request(sock, cmd, withStdin ? process.stdin : undefined);
 }
