@@ -48,7 +48,7 @@ test("a missing lab file and an unknown command are reported, not thrown", () =>
 test("lvslab exec: real tools' errors and exit codes on a lab host", () => {
   const a = lvslab(["exec", "lvs-nat", "vip", "--", "ipvsadm", "-A", "-t", "192.168.75.131:80", "-s", "nosuch"]);
   assert.equal(a.code, 255);
-  assert.equal(a.out + a.err, "Service already exists\n");
+  assert.deepEqual([a.out, a.err], ["", "Service already exists\n"]);
   const b = lvslab(["exec", "lvs-nat", "vip", "--", "ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", "nosuch"]);
   assert.equal(b.code, 255);
   assert.equal(b.out + b.err, "Scheduler or persistence engine not found\n");
@@ -61,6 +61,16 @@ test("lvslab exec: real tools' errors and exit codes on a lab host", () => {
   const e = lvslab(["exec", "lvs-nat", "nohost", "--", "true"]);
   assert.equal(e.code, 2);
   assert.match(e.err, /no host "nohost" in the lab/);
+});
+
+test("lvslab exec: a pipe on standard input reaches the command, its stderr stays apart; past 16 MiB it is refused", () => {
+  const rules = "-A -u 192.168.75.131:53 -s sh\n-a -u 192.168.75.131:53 -r 192.168.1.185:53 -m -w 1\n";
+  const r = lvslab(["exec", "lvs-nat", "vip", "--", "sh", "-c", "ipvsadm -C; ipvsadm -R; ipvsadm -S -n"], rules);
+  assert.deepEqual(r, { code: 0, out: rules, err: "" });
+  const s = lvslab(["exec", "lvs-nat", "vip", "--", "sh"], "echo 0 > /proc/sys/net/ipv4/ip_forward\nsysctl net.ipv4.ip_forward\necho oops >&2\nexit 3\n");
+  assert.deepEqual(s, { code: 3, out: "net.ipv4.ip_forward = 0\n", err: "oops\n" });
+  const big = lvslab(["exec", "lvs-nat", "vip", "--", "wc", "-c"], "x".repeat((16 << 20) + 1));
+  assert.deepEqual(big, { code: 2, out: "", err: "lvslab: standard input is larger than 16777216 bytes, the most a command on an lvslab host reads\n" });
 });
 
 test("lvslab shell: commands, ssh to another host, exit", () => {

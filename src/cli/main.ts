@@ -14,6 +14,7 @@ import { prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
 import { bashQuote } from "../tools/sh/quote.js";
+import { forwardedStdin, readStdinText, StdinTooLarge } from "./stdin.js";
 import { REAL_USAGE, realExec, realMain } from "../real/cli.js";
 import { EXPLAIN_USAGE, parseExplainOptions, runExplain } from "../explain/cli.js";
 
@@ -171,9 +172,18 @@ async function cmdExec(a: Args): Promise<number> {
     process.stderr.write(`lvslab: no host ${JSON.stringify(hostName)} in the lab (hosts: ${[...lab.hosts.keys()].join(", ")})\n`);
     return 2;
   }
+  // Standard input from a pipe or file goes to the command, as a shell would give it.
+  const from = forwardedStdin();
+  let stdin: string | undefined;
+  try {
+    stdin = from && (await readStdinText(from));
+  } catch (e) {
+    process.stderr.write(`lvslab: ${e instanceof StdinTooLarge ? e.message : `cannot read standard input: ${(e as Error).message}`}\n`);
+    return 2;
+  }
   await runSteps(lab, { out: () => undefined });
   const line = a.rest.map(bashQuote).join(" ");
-  const r = await runCommand(host, line, { live: (s) => process.stdout.write(s) });
+  const r = await runCommand(host, line, { live: (s) => process.stdout.write(s), liveErr: (s) => process.stderr.write(s), ...(stdin !== undefined ? { stdin } : {}) });
   return r.exit;
 }
 

@@ -71,14 +71,20 @@ export class Transcript implements ToolIo {
   readonly chunks: string[] = [];
   stdoutText = "";
   stderrText = "";
-  constructor(private readonly live?: (s: string) => void) {}
+  /** `live` gets what is printed as it is; standard error goes to `liveErr` instead when given. */
+  constructor(
+    private readonly live?: (s: string) => void,
+    private readonly liveErr?: (s: string) => void,
+  ) {}
   stdout(s: string): void {
     this.stdoutText += s;
     this.push(s);
   }
   stderr(s: string): void {
     this.stderrText += s;
-    this.push(s);
+    if (!this.liveErr) return this.push(s);
+    this.chunks.push(s);
+    this.liveErr(s);
   }
   push(s: string): void {
     this.chunks.push(s);
@@ -138,8 +144,13 @@ export function startCommand(host: Host, line: string, io: Transcript): Process 
 }
 
 /** Run a command to completion (interrupting it after `limitUs` of virtual time). */
-export async function runCommand(host: Host, line: string, opts: { limitUs?: Micros; live?: (s: string) => void } = {}): Promise<{ exit: number; io: Transcript; timedOut: boolean }> {
-  const io = new Transcript(opts.live);
+export async function runCommand(
+  host: Host,
+  line: string,
+  opts: { limitUs?: Micros; live?: (s: string) => void; liveErr?: (s: string) => void; stdin?: string } = {},
+): Promise<{ exit: number; io: Transcript; timedOut: boolean }> {
+  const io = new Transcript(opts.live, opts.liveErr);
+  if (opts.stdin !== undefined) (io as ToolIo).stdin = opts.stdin; // `lvslab exec ... < FILE`
   const p = startCommand(host, line, io);
   const world = host.world;
   const ok = await drive(world, () => p.exit !== undefined, world.now() + (opts.limitUs ?? DEFAULT_STEP_LIMIT_US));
