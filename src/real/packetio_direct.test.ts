@@ -61,6 +61,7 @@ test("a frame the socket refuses is counted, and the next ones still go", async 
   const readOnly = openSync(join(dir, "good"), "r"); // write() fails with EBADF
   const ring = new TxRing([readOnly, good], () => undefined);
   try {
+    assert.equal(ring.push(1, new Uint8Array(0x10000)), false, "longer than a record can say");
     ring.push(0, frame(0, 1));
     ring.push(1, frame(1, 2));
     ring.push(0, frame(0, 3));

@@ -62,6 +62,7 @@ export class TxRing {
 
   /** Queue a frame; false when the ring has no room (the frame is dropped). */
   push(port: number, frame: Uint8Array): boolean {
+    if (frame.length >= SKIP) return this.full(); // no Ethernet frame the director sends is that long
     const need = 4 + ((frame.length + 3) & ~3);
     const head = Atomics.load(this.ctrl, HEAD);
     let t = this.tail;
