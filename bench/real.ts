@@ -13,6 +13,9 @@
  * (wrk -d, --timeout, and a hard kill); the lab is taken down at the end, also on failure.
  *
  *   node dist/bench/real.js [--duration S] [--connections N]
+ *
+ * LVSLAB_PACKET_IO=bridge measures (b) with the Python packet bridge instead of the
+ * director's own sockets.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -122,12 +125,14 @@ function main(): number {
   lvslab("down", LAB); // a run killed earlier
   const rows: Array<[string, Wrk | string]> = [];
   let pps = NaN;
+  let io = "?";
   try {
     must(lvslab("up", LAB_FILE), "lvslab up");
     const id = String(journal()[0]!.id);
     const client = `lvs-${id}-client`;
     const vipNs = `lvs-${id}-vip`;
     must(lvslab("exec", LAB, "vip", "--", "sh", "/usr/local/sbin/lvs_nat.sh"), "lvs_nat.sh");
+    io = /^packet I\/O: (.*)$/m.exec(must(lvslab("exec", LAB, "vip", "--", "lvslab-drops"), "lvslab-drops"))?.[1] ?? "?";
     // Every path gets the same 1 s warm-up before it is measured (caches, JIT, ARP, nginx workers).
     wrk(client, `http://${RS1}/`, 1, conns);
     rows.push(["(a) client -> real_server1 (ceiling)", wrk(client, `http://${RS1}/`, seconds, conns)]);
@@ -178,7 +183,7 @@ function main(): number {
     if (typeof r === "string") out.push(`${name.padEnd(48)} ${r}`);
     else out.push(`${name.padEnd(48)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${r.errors || "-"}`);
   }
-  out.push("", `lvslab director, (b): ${pps.toFixed(0)} packets/s forwarded (IPVS InPkts + OutPkts over the run)`);
+  out.push("", `lvslab director, (b): ${pps.toFixed(0)} packets/s forwarded (IPVS InPkts + OutPkts over the run); packet I/O: ${io}`);
   const [a, b, c] = rows.map(([, r]) => (typeof r === "string" ? NaN : r.rps));
   out.push(`lvslab / ceiling: ${(b! / a!).toFixed(2)}   lvslab / HAProxy: ${(b! / c!).toFixed(2)}   (goals: >= 0.5 and >= 1.0)`);
   process.stdout.write(out.join("\n") + "\n");
