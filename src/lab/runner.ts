@@ -15,7 +15,7 @@ import type { World } from "../net/world.js";
 import { runScript, ShellState } from "../tools/sh/index.js";
 import type { ToolIo } from "../tools/types.js";
 import type { BuiltLab } from "./build.js";
-import type { ExpectSpec, RunStep } from "./schema.js";
+import type { ExpectSpec, LabSpec, RunStep } from "./schema.js";
 
 const yieldToPromises = (): Promise<void> => new Promise((r) => setImmediate(r));
 
@@ -203,68 +203,122 @@ export function checkExpect(exp: ExpectSpec | undefined, exit: number, stdout: s
   return problems;
 }
 
-/** Run every step of a built lab, printing the transcript through `opts.out`. */
-export async function runSteps(lab: BuiltLab, opts: RunOptions): Promise<RunReport> {
+/** A command started in the background (a capture), judged when it is stopped. */
+export interface BackgroundJob {
+  readonly io: Transcript;
+  /** Interrupt it as Ctrl-C would (after `^C` is shown) and wait, bounded; its exit status, or undefined when it did not stop. */
+  stop(): Promise<number | undefined>;
+}
+
+/**
+ * Where a lab's steps run: the simulator (`simBackend`), or a lab that is up on real
+ * network namespaces (src/real/run.ts). The step loop, the transcript and the checks of
+ * `expect` are the same for both.
+ */
+export interface StepBackend {
+  /** The shell prompt of a host, `[root@vip ~]# `. */
+  prompt(host: string): string;
+  /** Run a command line to completion, interrupting it after `limitUs` (its default when absent). */
+  run(host: string, line: string, opts: { limitUs?: Micros; live: (s: string) => void }): Promise<{ exit: number; io: Transcript; timedOut: boolean }>;
+  /** Start a command line in the background and let it get going (print its banner, attach its taps). */
+  start(host: string, line: string): Promise<BackgroundJob>;
+  sleep(us: Micros): Promise<void>;
+  /** Why a step cannot mean here what it means in the lab (printed as a `#` line before it), if so. */
+  caveat?(step: RunStep): string | undefined;
+  /** Set when the run must end now (Ctrl-C): the remaining steps are not run. */
+  readonly aborted?: () => boolean;
+}
+
+/** The simulator as a step backend: virtual time, the hosts' own shells. */
+export function simBackend(lab: BuiltLab): StepBackend {
   const { world, hosts } = lab;
+  return {
+    prompt: (h) => prompt(hosts.get(h)!),
+    run: (h, line, o) => runCommand(hosts.get(h)!, line, o),
+    start: async (h, line) => {
+      const io = new Transcript();
+      const proc = startCommand(hosts.get(h)!, line, io);
+      await drive(world, () => false, world.now());
+      return {
+        io,
+        stop: async () => {
+          io.push("^C");
+          proc.interrupt();
+          await drive(world, () => proc.exit !== undefined, world.now() + 10_000_000);
+          return proc.exit;
+        },
+      };
+    },
+    sleep: (us) => sleepWorld(world, us),
+  };
+}
+
+/** Run every step of a built lab, printing the transcript through `opts.out`. */
+export function runSteps(lab: BuiltLab, opts: RunOptions): Promise<RunReport> {
+  return runStepsOn(simBackend(lab), lab.spec, opts);
+}
+
+/** Run every step of a lab on a backend, printing the transcript through `opts.out`. */
+export async function runStepsOn(backend: StepBackend, spec: LabSpec, opts: RunOptions): Promise<RunReport> {
   const out = opts.out;
-  const background = new Map<string, { step: RunStep; proc: Process }>();
+  const background = new Map<string, { step: RunStep; job: BackgroundJob }>();
   const outcomes: StepOutcome[] = [];
   const stopBackground = async (name: string): Promise<void> => {
     const bg = background.get(name);
     if (!bg) return;
     background.delete(name);
-    bg.proc.io.push("^C");
-    bg.proc.interrupt();
-    await drive(world, () => bg.proc.exit !== undefined, world.now() + 10_000_000);
-    out(prompt(bg.proc.host) + bg.step.run + "\n");
-    out(bg.proc.io.text);
-    if (bg.proc.io.text.length > 0 && !bg.proc.io.text.endsWith("\n")) out("\n");
+    const exit = await bg.job.stop();
+    const text = bg.job.io.text;
+    out(backend.prompt(bg.step.on) + bg.step.run + "\n");
+    out(text);
+    if (text.length > 0 && !text.endsWith("\n")) out("\n");
     // A background command is judged when it is stopped; being interrupted is how it ends.
-    const problems = bg.step.expect ? checkExpect(bg.step.expect, bg.step.expect.exit ?? bg.proc.exit ?? 0, bg.proc.io.stdoutText, bg.proc.io.stderrText) : [];
-    if (bg.proc.exit === undefined) problems.unshift("did not stop when interrupted");
+    const problems = bg.step.expect ? checkExpect(bg.step.expect, bg.step.expect.exit ?? exit ?? 0, bg.job.io.stdoutText, bg.job.io.stderrText) : [];
+    if (exit === undefined) problems.unshift("did not stop when interrupted");
     outcomes.push({
       index: bg.step.index,
-      description: `${bg.step.pos.file}:${bg.step.pos.line}: [${bg.proc.host.name}] ${bg.step.run} (background)`,
+      description: `${bg.step.pos.file}:${bg.step.pos.line}: [${bg.step.on}] ${bg.step.run} (background)`,
       ok: problems.length === 0,
       problems,
     });
   };
-  for (const step of lab.spec.steps) {
+  const stopAll = async (): Promise<void> => {
+    for (const name of [...background.keys()]) await stopBackground(name);
+  };
+  for (const step of spec.steps) {
+    if (backend.aborted?.()) break;
     switch (step.kind) {
       case "note":
         out(`# ${step.note}\n`);
         break;
       case "sleep":
-        await sleepWorld(world, step.durationUs);
+        await backend.sleep(step.durationUs);
         break;
       case "stop":
         await stopBackground(step.stop);
         break;
       case "run": {
-        const host = hosts.get(step.on)!;
+        const caveat = backend.caveat?.(step);
+        if (caveat !== undefined) out(`# ${caveat}\n`);
         if (step.background) {
-          const io = new Transcript();
-          const proc = startCommand(host, step.run, io);
-          background.set(step.name ?? `#${step.index}`, { step, proc });
-          // Let it start (print its banner, attach its taps) at this instant.
-          await drive(world, () => false, world.now());
+          background.set(step.name ?? `#${step.index}`, { step, job: await backend.start(step.on, step.run) });
           break;
         }
-        out(prompt(host) + step.run + "\n");
-        const r = await runCommand(host, step.run, { limitUs: step.timeoutUs, live: out });
+        out(backend.prompt(step.on) + step.run + "\n");
+        const r = await backend.run(step.on, step.run, { limitUs: step.timeoutUs, live: out });
         const problems = checkExpect(step.expect, r.exit, r.io.stdoutText, r.io.stderrText);
         if (r.timedOut) problems.unshift("did not finish in time and was interrupted");
         if (r.io.text.length > 0 && !r.io.text.endsWith("\n")) out("\n");
         const where = `${step.pos.file}:${step.pos.line}`;
-        outcomes.push({ index: step.index, description: `${where}: [${host.name}] ${step.run}`, ok: problems.length === 0, problems });
+        outcomes.push({ index: step.index, description: `${where}: [${step.on}] ${step.run}`, ok: problems.length === 0, problems });
         if (problems.length > 0 && opts.stopOnFailure) {
-          for (const name of [...background.keys()]) await stopBackground(name);
+          await stopAll();
           return { ok: false, steps: outcomes };
         }
         break;
       }
     }
   }
-  for (const name of [...background.keys()]) await stopBackground(name);
+  await stopAll();
   return { ok: outcomes.every((o) => o.ok), steps: outcomes };
 }
