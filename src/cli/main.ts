@@ -10,12 +10,12 @@ import { createInterface } from "node:readline";
 import { buildLab, type BuiltLab } from "../lab/build.js";
 import { formatDiagnostic, loadLab } from "../lab/load.js";
 import { readLabFile } from "../lab/read.js";
-import { prompt, runCommand, runSteps } from "../lab/runner.js";
+import { failureSummary, prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
 import { bashQuote } from "../tools/sh/quote.js";
 import { forwardedStdin, readStdinText, StdinTooLarge } from "./stdin.js";
-import { REAL_USAGE, realExec, realMain } from "../real/cli.js";
+import { REAL_USAGE, realExec, realMain, realRun } from "../real/cli.js";
 import { EXPLAIN_USAGE, parseExplainOptions, runExplain } from "../explain/cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,6 +26,7 @@ const USAGE = `Usage: lvslab <command> [options]
 
 Commands:
   run [LAB]                     run a lab's steps and print the session (default: the seed's LVS-NAT lab)
+  run LAB --real [--keep]       the same steps for real, on network namespaces (see Real mode below)
   exec LAB HOST -- CMD [ARG...]  run the lab's steps quietly, then one command on HOST
   shell LAB [HOST]              run the lab's steps quietly, then an interactive prompt on HOST
   explain LAB                   run a lab and tell each connection's story hop by hop, and why it failed
@@ -55,10 +56,12 @@ interface Args {
   pcap?: string;
   trace: boolean;
   stopOnFailure: boolean;
+  real: boolean;
+  keep: boolean;
 }
 
 function parseArgs(argv: string[]): Args | string {
-  const a: Args = { cmd: argv[0] ?? "help", pos: [], rest: [], trace: false, stopOnFailure: false };
+  const a: Args = { cmd: argv[0] ?? "help", pos: [], rest: [], trace: false, stopOnFailure: false, real: false, keep: false };
   for (let i = 1; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === "--") {
@@ -79,6 +82,8 @@ function parseArgs(argv: string[]): Args | string {
       a.pcap = v;
     } else if (x === "--trace") a.trace = true;
     else if (x === "--stop-on-failure") a.stopOnFailure = true;
+    else if (a.cmd === "run" && x === "--real") a.real = true;
+    else if (a.cmd === "run" && x === "--keep") a.keep = true;
     else if (a.cmd === "explain" && /^--(conn|flow)(=|$)/.test(x)) {
       a.rest.push(x);
       if (!x.includes("=") && i + 1 < argv.length) a.rest.push(argv[++i]!);
@@ -131,6 +136,17 @@ function listLabs(): void {
 }
 
 async function cmdRun(a: Args): Promise<number> {
+  if (a.real) {
+    if (a.pcap !== undefined || a.trace) {
+      process.stderr.write(`lvslab: ${a.pcap !== undefined ? "--pcap" : "--trace"} is for the simulator; with --real, run tcpdump -w in the lab's steps\n`);
+      return 2;
+    }
+    return realRun(resolveLab(a.pos[0]), { keep: a.keep, stopOnFailure: a.stopOnFailure, ...(a.seed !== undefined ? { seed: a.seed } : {}) });
+  }
+  if (a.keep) {
+    process.stderr.write("lvslab: --keep goes with --real (it keeps the real lab up after its steps)\n");
+    return 2;
+  }
   const lab = load(a.pos[0], a.seed);
   if (!lab) return 2;
   if (a.trace) lab.world.trace.recording = true;
@@ -148,13 +164,9 @@ async function cmdRun(a: Args): Promise<number> {
       for (const [k, n] of drops) process.stderr.write(`  ${k}  ${n}\n`);
     }
   }
-  const failed = report.steps.filter((s) => !s.ok);
-  if (failed.length > 0) {
-    process.stderr.write(`\nlvslab: ${failed.length} of ${report.steps.length} steps failed:\n`);
-    for (const f of failed) process.stderr.write(`  ${f.description}: ${f.problems.join("; ")}\n`);
-    return 1;
-  }
-  return 0;
+  const failed = failureSummary(report);
+  process.stderr.write(failed);
+  return failed === "" ? 0 : 1;
 }
 
 async function cmdExec(a: Args): Promise<number> {

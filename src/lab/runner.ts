@@ -203,6 +203,13 @@ export function checkExpect(exp: ExpectSpec | undefined, exit: number, stdout: s
   return problems;
 }
 
+/** What `lvslab run` prints on stderr after the transcript when steps failed ("" when none did). */
+export function failureSummary(report: RunReport): string {
+  const failed = report.steps.filter((s) => !s.ok);
+  if (failed.length === 0) return "";
+  return `\nlvslab: ${failed.length} of ${report.steps.length} steps failed:\n` + failed.map((f) => `  ${f.description}: ${f.problems.join("; ")}\n`).join("");
+}
+
 /** A command started in the background (a capture), judged when it is stopped. */
 export interface BackgroundJob {
   readonly io: Transcript;

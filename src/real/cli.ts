@@ -12,6 +12,8 @@ import { labsWithState } from "./state.js";
 import { RealError } from "./sys.js";
 import { down, EXIT_NOPERM, execInNamespace, execTarget, labState, status, up } from "./up.js";
 import { realModeBlocker } from "./sys.js";
+import { failureSummary } from "../lab/runner.js";
+import { runReal } from "./run.js";
 
 const out = (s: string): void => void process.stdout.write(s);
 const err = (s: string): void => void process.stderr.write(s);
@@ -21,6 +23,9 @@ export const REAL_USAGE = `Real mode (Linux network namespaces; needs root):
   down LAB                      remove everything "up" created (idempotent)
   status                        the labs that are up
   exec LAB HOST -- CMD [ARG...]  when LAB is up: run CMD in HOST's namespace (on the director: through its control socket)
+  run LAB --real [--keep]       up, then the lab's steps for real with the same checks and transcript as run,
+                                then down (also on failure or Ctrl-C; --keep leaves it up). A lab of that
+                                name that is up already is left alone: the run builds its own copy
 `;
 
 function loadSpec(path: string): LabSpec | undefined {
@@ -107,6 +112,26 @@ export async function realMain(argv: string[], resolveLab: (a: string) => string
       return httpd(args);
     default:
       return undefined;
+  }
+}
+
+/** `lvslab run LAB --real`: exit status 0, 1 (a step failed), 2 (bad lab), 77 (no root), 130 (interrupted). */
+export async function realRun(path: string, o: { keep: boolean; stopOnFailure: boolean; seed?: number }): Promise<number> {
+  const spec = loadSpec(path);
+  if (!spec) return 2;
+  const b = realModeBlocker();
+  if (b) {
+    err(`lvslab: ${b}\n`);
+    return EXIT_NOPERM;
+  }
+  try {
+    const r = await runReal(spec, { labPath: path, out, note: err, ...o });
+    if (r.interrupted) return 130;
+    const failed = r.report ? failureSummary(r.report) : "";
+    err(failed);
+    return failed === "" ? 0 : 1;
+  } catch (e) {
+    return fail(e);
   }
 }
 

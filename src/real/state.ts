@@ -11,7 +11,16 @@ import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, 
 import { join } from "node:path";
 
 /** Where labs that are up keep their state, files and logs (tmpfs: gone after a reboot, as the namespaces are). */
-export const STATE_ROOT = process.env.LVSLAB_STATE_DIR ?? "/run/lvslab";
+export let STATE_ROOT = process.env.LVSLAB_STATE_DIR ?? "/run/lvslab";
+
+/**
+ * Keep labs' state under `dir` from now on (`lvslab run --real` beside a lab that is up);
+ * the environment carries it to the lvslab processes started meanwhile.
+ */
+export function setStateRoot(dir: string): void {
+  STATE_ROOT = dir;
+  process.env.LVSLAB_STATE_DIR = dir;
+}
 
 export type JournalEntry =
   /** The lab itself: its name, file and namespace prefix (first entry). */
