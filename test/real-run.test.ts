@@ -156,7 +156,8 @@ ${steps}`);
   });
 
   test("a lab that is up already is left alone: the run builds a copy of its own; --keep leaves that up", async () => {
-    const file = tiny("run-real-up", "");
+    // Real tcpdump gets packets from the kernel in blocks, up to 1 s late: wait before it is stopped.
+    const file = tiny("run-real-up", "  - { sleep: 2s }\n");
     const up = lvslab(["up", file]);
     assert.equal(up.code, 0, up.err);
     const mine = namespaces().filter((n) => n.startsWith(expectedPrefix("run-real-up")));
