@@ -299,6 +299,7 @@ export function controlPath(labName: string, host: string): string {
 }
 
 function startDirector(labName: string, h: HostSpec, ns: string, o: UpOptions): string {
+  if (!which("python3")) throw new RealError(`${h.name}: lvslab's director needs python3 to open its raw sockets (Debian: apt-get install python3)`);
   const hd = hostDirOf(labName, h.name);
   const log = join(hd, "director.log");
   const control = controlPath(labName, h.name);
