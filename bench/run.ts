@@ -1,7 +1,7 @@
 /**
  * `npm run bench` — lvslab's benchmark (not a test): prints a table of figures.
  *
- *   node dist/bench/run.js [--quick] [--only=sim,engine,capture]
+ *   node dist/bench/run.js [--quick] [--only=sim,engine,capture,director]
  *
  * Bounded in iterations and in wall time (full run < 3 min on 2 cores, --quick ~20 s); never
  * touches the network. Memory figures need `global.gc`: without --expose-gc the script
@@ -12,11 +12,12 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { captureBench } from "./capture.js";
+import { directorBench } from "./director.js";
 import { engineBench } from "./engine.js";
 import { runSim, type SimOptions } from "./sim.js";
 import { type BenchConfig, Report, fmt, hasGc, mib, now } from "./util.js";
 
-function main(): number {
+async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (!hasGc()) {
     const self = fileURLToPath(import.meta.url);
@@ -26,7 +27,7 @@ function main(): number {
   const only = args.filter((a) => a.startsWith("--only=")).flatMap((a) => a.slice(7).split(",")).filter(Boolean);
   const bad = args.filter((a) => a !== "--quick" && !a.startsWith("--only="));
   if (bad.length > 0) {
-    process.stderr.write(`usage: node dist/bench/run.js [--quick] [--only=sim,engine,capture]\n`);
+    process.stderr.write(`usage: node dist/bench/run.js [--quick] [--only=sim,engine,capture,director]\n`);
     return 2;
   }
   const cfg: BenchConfig = { quick: args.includes("--quick"), only };
@@ -45,6 +46,7 @@ function main(): number {
   if (want("sim")) simBench(r, cfg);
   if (want("engine")) engineBench(r, cfg);
   if (want("capture")) captureBench(r, cfg);
+  if (want("director")) await directorBench(r, cfg);
   process.stdout.write(`\ntotal ${fmt((now() - t0) / 1000)} s\n`);
   const goals = r.rows.filter((x) => x.goal);
   if (goals.length > 0) {
@@ -77,4 +79,4 @@ function simBench(r: Report, cfg: BenchConfig): void {
   }
 }
 
-process.exitCode = main();
+process.exitCode = await main();
