@@ -34,4 +34,5 @@
 export * from "./api.js";
 export { IpvsEngine, protoName, type IpvsEngineOptions } from "./engine.js";
 export { renderIpVs, renderIpVsConn, renderIpVsStats, fwdName } from "./procfs.js";
+export { acceptHasNote } from "./xmit/common.js";
 export { findScheduler, registerScheduler, schedulerNames } from "./sched/index.js";

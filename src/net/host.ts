@@ -19,13 +19,13 @@ import {
   ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
   emitIcmp, emitIpv4, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
   ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
-  natRewriteDst, natRewriteSrc, parseArp, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
+  natRewriteDst, natRewriteSrc, parseArp, allocBytes, writeEthHeader, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
   type Ip4, type Mac,
 } from "../wire/index.js";
 import { TcpStack } from "../tcp/index.js";
-import { IpvsEngine } from "../ipvs/index.js";
+import { IpvsEngine, acceptHasNote, type HookContext } from "../ipvs/index.js";
 import type { CapturedFrame, CaptureSource, ErrnoName, HostForTools, Tool, ToolContext, ToolIo } from "../tools/types.js";
-import { NeighTable, type NeighParams } from "./neigh.js";
+import { NeighTable, type NeighEntry, type NeighParams } from "./neigh.js";
 import { PmtuCache } from "./pmtu.js";
 import { fragmentIpv4, Reassembler } from "./frag.js";
 import { Netfilter, type Decision, type Hook, type PacketInfo, type TableName } from "./netfilter.js";
@@ -57,6 +57,12 @@ export class Nic implements SegmentPort {
   segment: Segment | undefined;
   readonly stats: NicStats = { rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, rxDropped: 0, txDropped: 0 };
   readonly taps = new Set<(f: CapturedFrame) => void>();
+  /** This device's ARP entries (the neighbour table's own map for it), fetched on first use. */
+  neighEntries: ReadonlyMap<number, NeighEntry> | undefined = undefined;
+  /** What IPVS is told about an unmarked packet received here (the engine only reads it). */
+  readonly ipvsCtx: HookContext;
+  /** This device's per-packet conf readers (Host.sourceValid), made on first use. */
+  hotConf: HotConf | undefined = undefined;
 
   constructor(
     readonly host: Host,
@@ -64,7 +70,9 @@ export class Nic implements SegmentPort {
     public mac: Mac,
     public mtu: number,
     readonly index: number,
-  ) {}
+  ) {
+    this.ipvsCtx = { inIf: name, fwmark: 0 };
+  }
 
   get isLoopback(): boolean {
     return this.name === "lo";
@@ -111,6 +119,12 @@ export class Nic implements SegmentPort {
     // An owned frame no capture has seen may go to a receiver without a copy.
     this.segment?.send(this, frame, owned && !tapped);
   }
+}
+
+/** net.ipv4.conf.<dev> readers every received packet needs. */
+export interface HotConf {
+  readonly rpFilter: SysctlInt;
+  readonly acceptLocal: SysctlInt;
 }
 
 /** /proc/net/snmp "Ip:" counters lvslab keeps. */
@@ -335,6 +349,10 @@ export class Host implements HostForTools {
   }
 
   conf(dev: string, key: string): number {
+    return this.confCell(dev, key).value;
+  }
+
+  private confCell(dev: string, key: string): SysctlInt {
     let byKey = this.confCells.get(dev);
     if (byKey === undefined) {
       byKey = new Map();
@@ -345,10 +363,16 @@ export class Host implements HostForTools {
       cell = this.sysctl.int(`net.ipv4.conf.${dev}.${key}`, 0);
       byKey.set(key, cell);
     }
-    return cell.value;
+    return cell;
   }
   /** conf() readers by device, then key: no key strings built per packet. */
   private readonly confCells = new Map<string, Map<string, SysctlInt>>();
+  /** The conf/all readers every received packet needs (conf/NIC ones hang on the Nic). */
+  private confAllHot: HotConf | undefined;
+
+  private hotConf(dev: string): HotConf {
+    return { rpFilter: this.confCell(dev, "rp_filter"), acceptLocal: this.confCell(dev, "accept_local") };
+  }
 
   get forwarding(): boolean {
     return this.ipForward.value !== 0;
@@ -477,7 +501,7 @@ export class Host implements HostForTools {
       // Traffic arriving from a neighbour keeps its entry fresh. Linux 6.1 sends no DELAY/PROBE
       // ARP to a client while an IPVS-NAT flow with it is alive (real-kernel capture
       // test/golden/kernel/seed-nat.out); confirming on receipt reproduces that.
-      if (frame.length >= ETH_HLEN + 20) this.neigh.confirmFrom(nic.name, readIp4(frame, ETH_HLEN + 12), readMac(frame, 6));
+      if (frame.length >= ETH_HLEN + 20) this.neigh.confirmFrom(nic.neighEntries ??= this.neigh.devEntries(nic.name), readIp4(frame, ETH_HLEN + 12), readMac(frame, 6));
       this.ipIn(nic, frame.subarray(ETH_HLEN));
     }
     else nic.stats.rxDropped++;
@@ -609,9 +633,13 @@ export class Host implements HostForTools {
       this.dropPkt(nic, "IPv4 header checksum is wrong", raw);
       return;
     }
-    let pkt = raw.subarray(0, tot);
+    // A frame without Ethernet padding needs no second view.
+    let pkt = tot === raw.length ? raw : raw.subarray(0, tot);
     let mark = 0;
-    if (!this.netfilter.empty()) {
+    // Whether any iptables rule exists, asked once per packet (nothing the packet's own
+    // path runs can add or remove one).
+    const nf = !this.netfilter.empty();
+    if (nf) {
       const pre = this.hook("mangle", "PREROUTING", pkt, nic.name, "");
       if (pre.mark !== undefined) mark = pre.mark;
       this.unmasquerade(pkt);
@@ -621,9 +649,9 @@ export class Host implements HostForTools {
     // the route they were sent with and skip it.
     if (!nic.isLoopback && !this.sourceValid(nic, pkt)) return;
     if (this.isLocalAddr(dst) || this.isBroadcastAddr(dst) || isMulticastIp4(dst)) {
-      this.localIn(nic, pkt, mark);
+      this.localIn(nic, pkt, mark, nf);
     } else {
-      this.forward(nic, pkt, mark);
+      this.forward(nic, pkt, mark, nf);
     }
   }
 
@@ -641,9 +669,11 @@ export class Host implements HostForTools {
       this.drop(`martian source ${formatIp4(src)} on ${nic.name}`, pkt, nic.name);
       return false;
     }
-    const rpf = Math.max(this.conf("all", "rp_filter"), this.conf(nic.name, "rp_filter"));
-    const acceptLocal = this.conf("all", "accept_local") !== 0 || this.conf(nic.name, "accept_local") !== 0;
+    const all = (this.confAllHot ??= this.hotConf("all"));
+    const mine = (nic.hotConf ??= this.hotConf(nic.name));
+    const rpf = Math.max(all.rpFilter.value, mine.rpFilter.value);
     if (this.isLocalAddr(src)) {
+      const acceptLocal = all.acceptLocal.value !== 0 || mine.acceptLocal.value !== 0;
       // The route back is RTN_LOCAL: only accept_local lets an own address in (with a
       // reverse path check, only on the NIC that holds it).
       if (acceptLocal && (rpf === 0 || nic.addrs.some((a) => a.addr === src))) return true;
@@ -668,7 +698,7 @@ export class Host implements HostForTools {
     return this.netfilter.evaluate(table, hook, packetInfo(pkt, inIf, outIf));
   }
 
-  private localIn(nic: Nic, pkt: Uint8Array, mark: number): void {
+  private localIn(nic: Nic, pkt: Uint8Array, mark: number, nf: boolean): void {
     if (ip4IsFragment(pkt)) {
       // ip_local_deliver -> ip_defrag: the pieces wait until the datagram is whole.
       const whole = this.reasm.add(pkt);
@@ -679,7 +709,7 @@ export class Host implements HostForTools {
       this.note("note", `IPv4 datagram of ${whole.length} bytes reassembled from its fragments`, whole, nic.name);
       pkt = whole;
     }
-    if (!this.netfilter.empty()) {
+    if (nf) {
       const d = this.hook("filter", "INPUT", pkt, nic.name, "");
       if (d.verdict === "DROP" || d.verdict === "REJECT") {
         this.drop(`dropped by iptables ${d.where}`, pkt, nic.name);
@@ -689,17 +719,20 @@ export class Host implements HostForTools {
     }
     if (this.ipvs && ip4IsFragment(pkt) === false) {
       this.ipvs.poll(this.world.now());
-      const v = this.ipvs.localIn(pkt, { inIf: nic.name, fwmark: mark });
+      const v = this.ipvs.localIn(pkt, mark === 0 ? nic.ipvsCtx : { inIf: nic.name, fwmark: mark });
       switch (v.action) {
         case "accept":
           pkt = v.packet;
           break;
-        case "stolen":
+        case "stolen": {
+          // Notes are formatted only for the trace (x.note is a getter that builds text).
+          const recording = this.world.trace.recording;
           for (const x of v.out) {
-            this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name, pkt);
+            if (recording) this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name, pkt);
             this.ipvsXmit(x.packet, x.nextHop);
           }
           return;
+        }
         case "drop":
           this.drop(`IPVS: ${v.reason}`, pkt, nic.name);
           for (const x of v.out ?? []) this.ipvsXmit(x.packet, x.nextHop);
@@ -880,7 +913,7 @@ export class Host implements HostForTools {
 
   // ---------------------------------------------------------------- forwarding
 
-  private forward(nic: Nic, pkt: Uint8Array, mark: number): void {
+  private forward(nic: Nic, pkt: Uint8Array, mark: number, nf: boolean): void {
     const received = pkt;
     const src = ip4Src(pkt);
     const dst = ip4Dst(pkt);
@@ -919,9 +952,15 @@ export class Host implements HostForTools {
       }
       this.sendRedirect(pkt, rt.nextHop, nic);
     }
-    pkt = copyBytes(pkt);
+    // The copy the TTL decrement needs is made with room for the Ethernet header in front:
+    // if it leaves unchanged, transmitIp writes the header there instead of copying again.
+    const frame = allocBytes(ETH_HLEN + pkt.length);
+    frame.set(pkt, ETH_HLEN);
+    pkt = frame.subarray(ETH_HLEN);
+    this.headroomPkt = pkt;
+    this.headroomFrame = frame;
     ip4DecTtl(pkt);
-    if (!this.netfilter.empty()) {
+    if (nf) {
       const d = this.hook("filter", "FORWARD", pkt, nic.name, rt.dev.name);
       if (d.verdict === "DROP" || d.verdict === "REJECT") {
         this.drop(`dropped by iptables ${d.where}`, pkt, nic.name);
@@ -931,29 +970,30 @@ export class Host implements HostForTools {
     let ipvsHandled = false;
     if (this.ipvs) {
       this.ipvs.poll(this.world.now());
-      const v = this.ipvs.forward(pkt, { inIf: nic.name, fwmark: mark });
+      const v = this.ipvs.forward(pkt, mark === 0 ? nic.ipvsCtx : { inIf: nic.name, fwmark: mark });
       if (v.action === "drop") {
         this.drop(`IPVS: ${v.reason}`, pkt, nic.name);
         for (const x of v.out ?? []) this.ipvsXmit(x.packet, x.nextHop);
         return;
       }
       if (v.action === "stolen") {
+        const recording = this.world.trace.recording;
         for (const x of v.out) {
-          this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name, received);
+          if (recording) this.note("ipvs", x.note ?? "IPVS forwarded", x.packet, nic.name, received);
           this.ipvsXmit(x.packet, x.nextHop);
         }
         return;
       }
-      if (v.packet !== pkt || v.note) {
+      if (v.packet !== pkt || acceptHasNote(v)) {
         ipvsHandled = true;
-        this.note("ipvs", v.note ?? "IPVS rewrote the reply", v.packet, nic.name, received);
+        if (this.world.trace.recording) this.note("ipvs", v.note ?? "IPVS rewrote the reply", v.packet, nic.name, received);
       }
       pkt = v.packet;
     }
     this.ip.ForwDatagrams++;
-    this.note("forward", `forwarded from ${nic.name} to ${rt.dev.name} via ${formatIp4(rt.nextHop)}`, pkt, nic.name, received);
+    if (this.world.trace.recording) this.note("forward", `forwarded from ${nic.name} to ${rt.dev.name} via ${formatIp4(rt.nextHop)}`, pkt, nic.name, received);
     // After an IPVS SNAT the route is looked up again (snat_reroute); the destination did not change.
-    this.postRouting(pkt, rt, src, ipvsHandled);
+    this.postRouting(pkt, rt, src, ipvsHandled, nf);
   }
 
   private sendRedirect(pkt: Uint8Array, gw: Ip4, nic: Nic): void {
@@ -1008,14 +1048,15 @@ export class Host implements HostForTools {
       payload,
     );
     if (this.world.trace.recording) this.noteRoute(pkt, rt);
-    if (!this.netfilter.empty()) {
+    const nf = !this.netfilter.empty();
+    if (nf) {
       const d = this.hook("filter", "OUTPUT", pkt, "", rt.dev.name);
       if (d.verdict === "DROP" || d.verdict === "REJECT") {
         this.drop(`dropped by iptables ${d.where}`, pkt);
         return false;
       }
     }
-    this.postRouting(pkt, rt, src, false);
+    this.postRouting(pkt, rt, src, false, nf);
     return true;
   }
 
@@ -1038,8 +1079,8 @@ export class Host implements HostForTools {
     return this.ipId;
   }
 
-  private postRouting(pkt: Uint8Array, rt: OutRoute, origSrc: Ip4, ipvsHandled: boolean): void {
-    if (!ipvsHandled && !rt.local && !this.netfilter.empty()) {
+  private postRouting(pkt: Uint8Array, rt: OutRoute, origSrc: Ip4, ipvsHandled: boolean, nf: boolean): void {
+    if (!ipvsHandled && !rt.local && nf) {
       const d = this.hook("nat", "POSTROUTING", pkt, "", rt.dev.name);
       if (d.verdict === "MASQUERADE" || d.verdict === "SNAT") {
         const to = d.verdict === "SNAT" ? parseToSource(d.args?.["to-source"]) : this.selectAddr(rt.dev, rt.nextHop);
@@ -1099,6 +1140,12 @@ export class Host implements HostForTools {
       dev.transmit(emitEthernet({ dst: MAC_BROADCAST, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
       return;
     }
+    // A usable neighbour entry: send now, without a callback for resolve().
+    const known = this.neigh.resolveNow(dev.neighEntries ??= this.neigh.devEntries(dev.name), dev.name, nextHop);
+    if (known >= 0) {
+      dev.transmit(this.ipv4Frame(pkt, known, dev.mac), true);
+      return;
+    }
     this.neigh.resolve(dev.name, nextHop, (mac) => {
       if (mac === undefined) {
         this.ip.OutDiscards++;
@@ -1109,9 +1156,24 @@ export class Host implements HostForTools {
         else if (ip4Proto(pkt) === IPPROTO_ICMP) this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, 0, undefined);
         return;
       }
-      dev.transmit(emitEthernet({ dst: mac, src: dev.mac, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: false }), true);
+      dev.transmit(this.ipv4Frame(pkt, mac, dev.mac), true);
     }, ip4Src(pkt));
   }
+
+  /** The frame carrying `pkt` (unpadded): in its headroom when forward() made it with one. */
+  private ipv4Frame(pkt: Uint8Array, dst: Mac, src: Mac): Uint8Array {
+    if (pkt === this.headroomPkt) {
+      const frame = this.headroomFrame!;
+      this.headroomPkt = undefined;
+      this.headroomFrame = undefined;
+      writeEthHeader(frame, dst, src, ETHERTYPE_IPV4);
+      return frame;
+    }
+    return emitEthernet({ dst, src, ethertype: ETHERTYPE_IPV4, payload: pkt }, NO_PAD);
+  }
+  /** The packet forward() copied into a frame with room for its Ethernet header, and that frame (each used once). */
+  private headroomPkt: Uint8Array | undefined = undefined;
+  private headroomFrame: Uint8Array | undefined = undefined;
 
   /** The MTU a packet to `dst` leaving by `dev` must fit: a learnt path MTU counts for locally built packets. */
   private pmtuFor(dst: Ip4, dev: Nic): number {
@@ -1259,6 +1321,8 @@ export class Host implements HostForTools {
     return typeof r === "string" ? undefined : bytesText(r);
   }
 }
+
+const NO_PAD = { pad: false } as const;
 
 function packetInfo(pkt: Uint8Array, inIf: string, outIf: string): PacketInfo {
   const proto = ip4Proto(pkt);

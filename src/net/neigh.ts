@@ -83,6 +83,20 @@ export class NeighTable {
     return this.byDev.get(dev)?.get(ip);
   }
 
+  /**
+   * `dev`'s entries by address, the live map this table keeps (made empty if `dev` has none
+   * yet; it is never replaced): the packet path holds it per device instead of looking the
+   * device name up for every frame.
+   */
+  devEntries(dev: string): ReadonlyMap<number, NeighEntry> {
+    let m = this.byDev.get(dev);
+    if (m === undefined) {
+      m = new Map();
+      this.byDev.set(dev, m);
+    }
+    return m;
+  }
+
   list(): NeighEntry[] {
     return [...this.entries.values()];
   }
@@ -151,6 +165,30 @@ export class NeighTable {
     send(e.mac);
   }
 
+  /**
+   * resolve() for a packet that can go at once, without a callback: the MAC to send to,
+   * after the same state changes resolve() makes, or -1 when the packet would have to wait
+   * or fail (then call resolve(), which finds the entry untouched).
+   */
+  resolveNow(entries: ReadonlyMap<number, NeighEntry>, dev: string, ip: Ip4): Mac {
+    const e = entries.get(ip);
+    if (e === undefined || e.mac === undefined || e.state === "FAILED" || e.state === "INCOMPLETE") return -1;
+    if (e.state === "STALE") {
+      const now = this.now();
+      e.state = "DELAY";
+      e.updated = now;
+      this.setTimer(e, this.ports.params(dev).delayFirstProbe);
+    } else if (e.state === "REACHABLE") {
+      const now = this.now();
+      if (now - e.confirmed > e.reachableTime) {
+        e.state = "DELAY";
+        e.updated = now;
+        this.setTimer(e, this.ports.params(dev).delayFirstProbe);
+      }
+    }
+    return e.mac;
+  }
+
   /** Upper-layer confirmation (TCP forward progress: dst_confirm_neigh). */
   confirm(dev: string, ip: Ip4): void {
     const e = this.get(dev, ip);
@@ -158,8 +196,8 @@ export class NeighTable {
   }
 
   /** A frame from `ip` carrying `mac` arrived: confirm the entry if it matches. */
-  confirmFrom(dev: string, ip: Ip4, mac: Mac): void {
-    const e = this.get(dev, ip);
+  confirmFrom(entries: ReadonlyMap<number, NeighEntry>, ip: Ip4, mac: Mac): void {
+    const e = entries.get(ip);
     if (e && e.mac === mac) e.confirmed = this.now();
   }
 

@@ -56,12 +56,17 @@ export function parseEthernet(b: Uint8Array): WireResult<EthernetFrame> {
 export function emitEthernet(f: EthernetFrame, opts: EmitEthernetOptions = {}): Uint8Array {
   const len = ETH_HLEN + f.payload.length;
   const out = allocBytes(opts.pad === false ? len : Math.max(len, ETH_ZLEN));
-  writeMac(out, ETH_OFF_DST, f.dst);
-  writeMac(out, ETH_OFF_SRC, f.src);
-  out[ETH_OFF_TYPE] = f.ethertype >>> 8;
-  out[ETH_OFF_TYPE + 1] = f.ethertype;
+  writeEthHeader(out, f.dst, f.src, f.ethertype);
   out.set(f.payload, ETH_HLEN);
   return out;
+}
+
+/** The 14-byte header at the start of `out` (a frame whose payload is already in place). */
+export function writeEthHeader(out: Uint8Array, dst: Mac, src: Mac, ethertype: number): void {
+  writeMac(out, ETH_OFF_DST, dst);
+  writeMac(out, ETH_OFF_SRC, src);
+  out[ETH_OFF_TYPE] = ethertype >>> 8;
+  out[ETH_OFF_TYPE + 1] = ethertype;
 }
 
 // Fast readers/writers on frame bytes (caller guarantees length >= ETH_HLEN).

@@ -95,6 +95,14 @@ export class LazyAccept {
 }
 
 /**
+ * Whether an accept verdict carries a note, without formatting it: a LazyAccept always has
+ * one (its texts are never empty); a plain verdict's note is a ready string.
+ */
+export function acceptHasNote(v: { readonly note?: string }): boolean {
+  return v instanceof LazyAccept || (v.note !== undefined && v.note !== "");
+}
+
+/**
  * An ICMP error about `orig` to its sender, as icmp_send builds it: TOS keeps the
  * original's TOS bits with precedence "internetwork control", TTL 64, no DF.
  */
