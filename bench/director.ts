@@ -160,22 +160,24 @@ function buildConns(lab: Lab, d: Director, n: number): ConnFrames[] {
     const frame = (src: Mac, dst: Mac, pkt: Uint8Array): Uint8Array => emitEthernet({ dst, src, ethertype: ETHERTYPE_IPV4, payload: pkt }, { pad: true });
     const fromClient = (flags: string, seq: number, ack: number, payload?: string, options?: string): Uint8Array =>
       frame(c.mac, vip.mac, buildTcpPacket({ src: c.ip, dst: VIP, sport: cport, dport: 80, flags, seq, ack, payload, options, win: 502 }));
+    // Linux's segments: timestamps on every one (so no frame is shorter than 66 bytes).
+    const ts = (val: number, ecr: number): string => `nop,nop,TS val ${val} ecr ${ecr}`;
     const client = [
       fromClient("S", isn, 0, undefined, "mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7"),
-      fromClient(".", isn + 1, 1001),
-      fromClient("P.", isn + 1, 1001, GET),
-      fromClient(".", isn + 1 + GET.length, 1001 + RESPONSE.length),
-      fromClient("F.", isn + 1 + GET.length, 1002 + RESPONSE.length),
+      fromClient(".", isn + 1, 1001, undefined, ts(2, 1)),
+      fromClient("P.", isn + 1, 1001, GET, ts(2, 1)),
+      fromClient(".", isn + 1 + GET.length, 1001 + RESPONSE.length, undefined, ts(3, 2)),
+      fromClient("F.", isn + 1 + GET.length, 1002 + RESPONSE.length, undefined, ts(3, 2)),
     ];
     const server = lab.servers.map((s) => {
       const fromServer = (flags: string, seq: number, ack: number, payload?: string, options?: string): Uint8Array =>
         frame(s.mac, inner.mac, buildTcpPacket({ src: s.ip, dst: c.ip, sport: 80, dport: cport, flags, seq, ack, payload, options, win: 509 }));
       return [
         fromServer("S.", 1000, isn + 1, undefined, "mss 1460,sackOK,TS val 1 ecr 1,nop,wscale 7"),
-        fromServer(".", 1001, isn + 1 + GET.length),
-        fromServer("P.", 1001, isn + 1 + GET.length, RESPONSE),
-        fromServer("F.", 1001 + RESPONSE.length, isn + 1 + GET.length),
-        fromServer(".", 1002 + RESPONSE.length, isn + 2 + GET.length),
+        fromServer(".", 1001, isn + 1 + GET.length, undefined, ts(2, 2)),
+        fromServer("P.", 1001, isn + 1 + GET.length, RESPONSE, ts(2, 2)),
+        fromServer("F.", 1001 + RESPONSE.length, isn + 1 + GET.length, undefined, ts(2, 2)),
+        fromServer(".", 1002 + RESPONSE.length, isn + 2 + GET.length, undefined, ts(3, 3)),
       ];
     });
     out.push({ cport, client, server });
@@ -201,49 +203,55 @@ export async function prepareDirector(opts: { conns: number; window: number }): 
   return () => feed(d, conns, rsIndex, opts);
 }
 
+/** Connections whose frames are copied from the templates at a time (about 2 MB of frames). */
+const BATCH = 1024;
+
 /**
- * Each window's frames are copied from the templates just before the window is fed (not
- * timed): fresh bytes in the cache, each frame its own `new Uint8Array` as the packet bridge
- * delivers them (the director rewrites received frames in place, so templates are not fed).
+ * Frames are copied from the templates a batch at a time just before they are fed (not
+ * timed): fresh bytes, likely still in the cache, each frame its own `new Uint8Array` as the
+ * packet bridge delivers them (the director rewrites received frames in place).
  */
 function feed(d: Director, conns: ConnFrames[], rsIndex: Map<Ip4, number>, opts: { conns: number; window: number }): DirectorRun {
   const eth1 = d.host.nics.get("eth1")!;
   const eth0 = d.host.nics.get("eth0")!;
   const q = d.world.queue;
   const W = opts.window;
-  const client: Uint8Array[][] = [];
-  const server: Uint8Array[][][] = [];
-  const chosen = new Int32Array(W);
+  const chosen = new Int32Array(conns.length);
   let frames = 0;
   let wallMs = 0;
   let cpuUs = 0;
-  for (let w = 0; w < conns.length; w += W) {
-    const end = Math.min(conns.length, w + W);
-    for (let i = w; i < end; i++) {
-      client[i - w] = conns[i]!.client.map((f) => f.slice());
-      server[i - w] = conns[i]!.server.map((fs) => fs.map((f) => f.slice()));
+  for (let b = 0; b < conns.length; b += BATCH) {
+    const bend = Math.min(conns.length, b + BATCH);
+    const client: Uint8Array[][] = [];
+    const server: Uint8Array[][][] = [];
+    for (let i = b; i < bend; i++) {
+      client.push(conns[i]!.client.map((f) => f.slice()));
+      server.push(conns[i]!.server.map((fs) => fs.map((f) => f.slice())));
     }
     const c0 = process.cpuUsage();
     const t0 = now();
-    let ci = 0;
-    let si = 0;
-    for (let k = 0; k < ORDER.length; k++) {
-      const fromClient = ORDER[k] === "C";
-      for (let i = 0; i < end - w; i++) {
-        if (fromClient) eth1.receive(client[i]![ci]!);
-        else eth0.receive(server[i]![chosen[i]!]![si]!);
-      }
-      frames += end - w;
-      q.runUntil(q.now() + (end - w) * FRAME_STEP_US);
-      if (fromClient) ci++;
-      else si++;
-      if (k === 0) {
-        // The SYNs went out on eth0: which real server did each get?
+    for (let w = b; w < bend; w += W) {
+      const end = Math.min(bend, w + W);
+      let ci = 0;
+      let si = 0;
+      for (let k = 0; k < ORDER.length; k++) {
+        const fromClient = ORDER[k] === "C";
         for (let i = w; i < end; i++) {
-          const rs = d.lan.rsByPort.get(conns[i]!.cport);
-          const x = rs === undefined ? undefined : rsIndex.get(rs);
-          if (x === undefined) throw new Error(`connection ${i}: the SYN did not reach a real server`);
-          chosen[i - w] = x;
+          if (fromClient) eth1.receive(client[i - b]![ci]!);
+          else eth0.receive(server[i - b]![chosen[i]!]![si]!);
+        }
+        frames += end - w;
+        q.runUntil(q.now() + (end - w) * FRAME_STEP_US);
+        if (fromClient) ci++;
+        else si++;
+        if (k === 0) {
+          // The SYNs went out on eth0: which real server did each get?
+          for (let i = w; i < end; i++) {
+            const rs = d.lan.rsByPort.get(conns[i]!.cport);
+            const x = rs === undefined ? undefined : rsIndex.get(rs);
+            if (x === undefined) throw new Error(`connection ${i}: the SYN did not reach a real server`);
+            chosen[i] = x;
+          }
         }
       }
     }
