@@ -17,7 +17,7 @@ import {
   ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
   ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
   ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
-  emitIcmp, emitIpv4, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
+  emitIcmp, emitIpv4After, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
   ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
   natRewriteDst, natRewriteSrc, parseArp, allocBytes, writeEthHeader, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
   type Ip4, type Mac,
@@ -502,7 +502,7 @@ export class Host implements HostForTools {
       // ARP to a client while an IPVS-NAT flow with it is alive (real-kernel capture
       // test/golden/kernel/seed-nat.out); confirming on receipt reproduces that.
       if (frame.length >= ETH_HLEN + 20) this.neigh.confirmFrom(nic.neighEntries ??= this.neigh.devEntries(nic.name), readIp4(frame, ETH_HLEN + 12), readMac(frame, 6));
-      this.ipIn(nic, frame.subarray(ETH_HLEN));
+      this.ipIn(nic, frame.subarray(ETH_HLEN), frame);
     }
     else nic.stats.rxDropped++;
   }
@@ -615,7 +615,8 @@ export class Host implements HostForTools {
 
   // ---------------------------------------------------------------- IPv4 input
 
-  private ipIn(nic: Nic, raw: Uint8Array): void {
+  /** `frame`: the received frame `raw` came in (the receiver's own bytes), when there is one. */
+  private ipIn(nic: Nic, raw: Uint8Array, frame?: Uint8Array): void {
     this.ip.InReceives++;
     if (raw.length < 20 || ip4Version(raw) !== 4 || ip4HeaderLen(raw) < 20 || raw.length < ip4HeaderLen(raw)) {
       this.ip.InHdrErrors++;
@@ -635,6 +636,10 @@ export class Host implements HostForTools {
     }
     // A frame without Ethernet padding needs no second view.
     let pkt = tot === raw.length ? raw : raw.subarray(0, tot);
+    // Such a frame may carry the packet out again, rewritten in place: the bytes are this
+    // host's own, every capture has seen them, and the trace (which keeps the packet as it
+    // came) is off.
+    const reuse = frame !== undefined && frame.length === ETH_HLEN + tot && !this.world.trace.recording ? frame : undefined;
     let mark = 0;
     // Whether any iptables rule exists, asked once per packet (nothing the packet's own
     // path runs can add or remove one).
@@ -649,9 +654,9 @@ export class Host implements HostForTools {
     // the route they were sent with and skip it.
     if (!nic.isLoopback && !this.sourceValid(nic, pkt)) return;
     if (this.isLocalAddr(dst) || this.isBroadcastAddr(dst) || isMulticastIp4(dst)) {
-      this.localIn(nic, pkt, mark, nf);
+      this.localIn(nic, pkt, mark, nf, reuse);
     } else {
-      this.forward(nic, pkt, mark, nf);
+      this.forward(nic, pkt, mark, nf, reuse);
     }
   }
 
@@ -698,7 +703,8 @@ export class Host implements HostForTools {
     return this.netfilter.evaluate(table, hook, packetInfo(pkt, inIf, outIf));
   }
 
-  private localIn(nic: Nic, pkt: Uint8Array, mark: number, nf: boolean): void {
+  /** `reuse`: the frame holding `pkt` (right after its Ethernet header), free to go out again. */
+  private localIn(nic: Nic, pkt: Uint8Array, mark: number, nf: boolean, reuse?: Uint8Array): void {
     if (ip4IsFragment(pkt)) {
       // ip_local_deliver -> ip_defrag: the pieces wait until the datagram is whole.
       const whole = this.reasm.add(pkt);
@@ -708,6 +714,7 @@ export class Host implements HostForTools {
       }
       this.note("note", `IPv4 datagram of ${whole.length} bytes reassembled from its fragments`, whole, nic.name);
       pkt = whole;
+      reuse = undefined; // the frame held only the last fragment
     }
     if (nf) {
       const d = this.hook("filter", "INPUT", pkt, nic.name, "");
@@ -725,6 +732,8 @@ export class Host implements HostForTools {
           pkt = v.packet;
           break;
         case "stolen": {
+          // IPVS rewrote the packet in place (NAT, DR): it leaves in the frame it came in.
+          if (reuse !== undefined) this.setHeadroom(pkt, reuse);
           // Notes are formatted only for the trace (x.note is a getter that builds text).
           const recording = this.world.trace.recording;
           for (const x of v.out) {
@@ -913,7 +922,8 @@ export class Host implements HostForTools {
 
   // ---------------------------------------------------------------- forwarding
 
-  private forward(nic: Nic, pkt: Uint8Array, mark: number, nf: boolean): void {
+  /** `reuse`: the frame holding `pkt` (right after its Ethernet header), free to go out again. */
+  private forward(nic: Nic, pkt: Uint8Array, mark: number, nf: boolean, reuse?: Uint8Array): void {
     const received = pkt;
     const src = ip4Src(pkt);
     const dst = ip4Dst(pkt);
@@ -952,13 +962,17 @@ export class Host implements HostForTools {
       }
       this.sendRedirect(pkt, rt.nextHop, nic);
     }
-    // The copy the TTL decrement needs is made with room for the Ethernet header in front:
-    // if it leaves unchanged, transmitIp writes the header there instead of copying again.
-    const frame = allocBytes(ETH_HLEN + pkt.length);
-    frame.set(pkt, ETH_HLEN);
-    pkt = frame.subarray(ETH_HLEN);
-    this.headroomPkt = pkt;
-    this.headroomFrame = frame;
+    if (reuse !== undefined) {
+      // Rewritten where it is and sent in the frame it came in.
+      this.setHeadroom(pkt, reuse);
+    } else {
+      // The trace keeps the packet as received: the TTL decrement works on a copy, made with
+      // room for the Ethernet header in front (transmitIp writes the header there).
+      const frame = allocBytes(ETH_HLEN + pkt.length);
+      frame.set(pkt, ETH_HLEN);
+      pkt = frame.subarray(ETH_HLEN);
+      this.setHeadroom(pkt, frame);
+    }
     ip4DecTtl(pkt);
     if (nf) {
       const d = this.hook("filter", "FORWARD", pkt, nic.name, rt.dev.name);
@@ -1043,10 +1057,14 @@ export class Host implements HostForTools {
     }
     this.ip.OutRequests++;
     const id = opts.id ?? this.nextId(proto, opts.df ?? false, payload);
-    const pkt = emitIpv4(
+    // Built with room for the Ethernet header in front, which transmitIp fills in.
+    const frame = emitIpv4After(
+      ETH_HLEN,
       { tos: opts.tos ?? 0, id, df: opts.df ?? false, ttl: opts.ttl ?? this.ipDefaultTtl.value, protocol: proto, src, dst },
       payload,
     );
+    const pkt = frame.subarray(ETH_HLEN);
+    this.setHeadroom(pkt, frame);
     if (this.world.trace.recording) this.noteRoute(pkt, rt);
     const nf = !this.netfilter.empty();
     if (nf) {
@@ -1171,9 +1189,18 @@ export class Host implements HostForTools {
     }
     return emitEthernet({ dst, src, ethertype: ETHERTYPE_IPV4, payload: pkt }, NO_PAD);
   }
-  /** The packet forward() copied into a frame with room for its Ethernet header, and that frame (each used once). */
+  /**
+   * A packet that sits in a frame of this host's own right after 14 bytes for the Ethernet
+   * header (a received frame rewritten in place, or forward()'s copy), and that frame: if
+   * the packet goes out unchanged in size, it goes in that frame. Used once.
+   */
   private headroomPkt: Uint8Array | undefined = undefined;
   private headroomFrame: Uint8Array | undefined = undefined;
+
+  private setHeadroom(pkt: Uint8Array, frame: Uint8Array): void {
+    this.headroomPkt = pkt;
+    this.headroomFrame = frame;
+  }
 
   /** The MTU a packet to `dst` leaving by `dev` must fit: a learnt path MTU counts for locally built packets. */
   private pmtuFor(dst: Ip4, dev: Nic): number {

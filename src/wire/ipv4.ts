@@ -133,6 +133,15 @@ export function parseIpv4(b: Uint8Array, opts: ParseIpv4Options = {}): WireResul
 
 /** Fresh packet bytes: header (total length and checksum computed) then the payload. */
 export function emitIpv4(h: Ipv4HeaderInit, payload: Uint8Array): Uint8Array {
+  return emitIpv4After(0, h, payload);
+}
+
+/**
+ * The same packet `headroom` bytes into a fresh buffer (zeroed before it): the buffer is
+ * returned, the packet is `out.subarray(headroom)`. With 14 bytes the buffer becomes the
+ * Ethernet frame once its header is written, without copying the packet again.
+ */
+export function emitIpv4After(headroom: number, h: Ipv4HeaderInit, payload: Uint8Array): Uint8Array {
   const optLen = h.options === undefined ? 0 : (h.options.length + 3) & ~3;
   if (optLen > IPV4_MAX_HLEN - IPV4_MIN_HLEN) throw new RangeError(`IPv4 options too long: ${optLen} bytes`);
   const hl = IPV4_MIN_HLEN + optLen;
@@ -142,25 +151,26 @@ export function emitIpv4(h: Ipv4HeaderInit, payload: Uint8Array): Uint8Array {
   if (fragOffset % 8 !== 0 || fragOffset < 0 || fragOffset / 8 > IP_OFFMASK) {
     throw new RangeError(`bad IPv4 fragment offset ${fragOffset}`);
   }
-  const out = allocBytes(total);
-  out[0] = 0x40 | (hl >>> 2);
-  out[1] = h.tos ?? 0;
-  out[2] = total >>> 8;
-  out[3] = total;
-  out[4] = h.id >>> 8;
-  out[5] = h.id;
+  const out = allocBytes(headroom + total);
+  const o = headroom;
+  out[o] = 0x40 | (hl >>> 2);
+  out[o + 1] = h.tos ?? 0;
+  out[o + 2] = total >>> 8;
+  out[o + 3] = total;
+  out[o + 4] = h.id >>> 8;
+  out[o + 5] = h.id;
   const frag = (h.df ? IP_DF : 0) | (h.mf ? IP_MF : 0) | (fragOffset / 8);
-  out[6] = frag >>> 8;
-  out[7] = frag;
-  out[8] = h.ttl;
-  out[9] = h.protocol;
-  writeIp4(out, IP4_OFF_SRC, h.src);
-  writeIp4(out, IP4_OFF_DST, h.dst);
-  if (h.options !== undefined) out.set(h.options, IPV4_MIN_HLEN);
-  const c = internetChecksum(out, 0, hl);
-  out[10] = c >>> 8;
-  out[11] = c;
-  out.set(payload, hl);
+  out[o + 6] = frag >>> 8;
+  out[o + 7] = frag;
+  out[o + 8] = h.ttl;
+  out[o + 9] = h.protocol;
+  writeIp4(out, o + IP4_OFF_SRC, h.src);
+  writeIp4(out, o + IP4_OFF_DST, h.dst);
+  if (h.options !== undefined) out.set(h.options, o + IPV4_MIN_HLEN);
+  const c = internetChecksum(out, o, o + hl);
+  out[o + 10] = c >>> 8;
+  out[o + 11] = c;
+  out.set(payload, o + hl);
   return out;
 }
 
