@@ -17,6 +17,7 @@ import { bashQuote } from "../tools/sh/quote.js";
 import { forwardedStdin, readStdinText, StdinTooLarge } from "./stdin.js";
 import { REAL_USAGE, realExec, realMain, realRun } from "../real/cli.js";
 import { EXPLAIN_USAGE, parseExplainOptions, runExplain } from "../explain/cli.js";
+import { EXPORT_USAGE, parseExportOptions, runExport } from "../export/cli.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = resolve(here, "..", "..", "..");
@@ -30,6 +31,8 @@ Commands:
   exec LAB HOST -- CMD [ARG...]  run the lab's steps quietly, then one command on HOST
   shell LAB [HOST]              run the lab's steps quietly, then an interactive prompt on HOST
   explain LAB                   run a lab and tell each connection's story hop by hop, and why it failed
+  export LAB                    run a lab, then print its director's IPVS table as a keepalived.conf
+                                or as ipvsadm -S -n rules, for real directors
   labs                          list the labs that come with lvslab
   director ...                  real mode: the userspace IPVS director on real interfaces (director --help)
   ipvsadm ARGS...               real mode: ipvsadm on the running director
@@ -43,6 +46,8 @@ Options:
   --stop-on-failure  (run) stop at the first failing step
   --conn N        (explain) only connection N;  --flow ADDR[:PORT]  only connections with that endpoint
   --brief         (explain) summary and diagnosis only;  --json  the same facts as JSON
+  --format F      (export) keepalived (default) or ipvsadm;  --host NAME  the director, when several
+  --after-step N  (export) the table after the lab's first N steps;  --at-end  after all (default)
 
 LAB is a path to a lab file, or the name of a bundled lab (e.g. lvs-nat, lvs-nat-no-gateway).
 
@@ -88,6 +93,10 @@ function parseArgs(argv: string[]): Args | string {
       a.rest.push(x);
       if (!x.includes("=") && i + 1 < argv.length) a.rest.push(argv[++i]!);
     } else if (a.cmd === "explain" && (x === "--brief" || x === "--json")) a.rest.push(x);
+    else if (a.cmd === "export" && /^--(host|format|after-step)(=|$)/.test(x)) {
+      a.rest.push(x);
+      if (!x.includes("=") && i + 1 < argv.length) a.rest.push(argv[++i]!);
+    } else if (a.cmd === "export" && x === "--at-end") a.rest.push(x);
     else if (x.startsWith("-") && x !== "-") return `lvslab: unknown option ${x}\nTry 'lvslab help'.`;
     else a.pos.push(x);
   }
@@ -254,6 +263,23 @@ async function cmdShell(a: Args): Promise<number> {
   return 0;
 }
 
+/** A command of one lab with its own options (explain, export): parse them, load the lab, run. */
+async function cmdOnLab<O>(
+  a: Args,
+  parse: (rest: readonly string[]) => O | string,
+  usage: string,
+  run: (lab: BuiltLab, o: O, out: (s: string) => void, err: (s: string) => void) => Promise<number>,
+): Promise<number> {
+  const o = parse(a.rest);
+  if (typeof o === "string" || a.pos.length !== 1) {
+    process.stderr.write(typeof o === "string" ? o + "\n" : usage);
+    return 2;
+  }
+  const lab = load(a.pos[0], a.seed);
+  if (!lab) return 2;
+  return run(lab, o, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
+}
+
 export async function main(argv: string[]): Promise<number> {
   // Real mode's director commands have their own options.
   if (argv[0] === "director" || argv[0] === "ipvsadm" || argv[0] === "ctl") {
@@ -276,16 +302,10 @@ export async function main(argv: string[]): Promise<number> {
       return cmdExec(a);
     case "shell":
       return cmdShell(a);
-    case "explain": {
-      const o = parseExplainOptions(a.rest);
-      if (typeof o === "string" || a.pos.length !== 1) {
-        process.stderr.write(typeof o === "string" ? o + "\n" : EXPLAIN_USAGE);
-        return 2;
-      }
-      const lab = load(a.pos[0], a.seed);
-      if (!lab) return 2;
-      return runExplain(lab, o, (s) => process.stdout.write(s), (s) => process.stderr.write(s));
-    }
+    case "explain":
+      return cmdOnLab(a, parseExplainOptions, EXPLAIN_USAGE, runExplain);
+    case "export":
+      return cmdOnLab(a, parseExportOptions, EXPORT_USAGE, runExport);
     case "labs":
       listLabs();
       return 0;

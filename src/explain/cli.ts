@@ -2,6 +2,7 @@
  * `lvslab explain LAB [--conn N] [--flow ADDR[:PORT]] [--brief] [--json]`: the command's
  * own options and output; src/cli/main.ts loads the lab and hands it here.
  */
+import { optionReader } from "../cli/options.js";
 import type { BuiltLab } from "../lab/build.js";
 import { explainLab, explanationJson, formatExplanation } from "./index.js";
 import { selectConversations } from "./format.js";
@@ -27,12 +28,9 @@ function parseFlow(v: string): string | undefined {
 /** Parse explain's own options out of `rest`; returns an error text for a bad one. */
 export function parseExplainOptions(opts: readonly string[]): ExplainArgs | string {
   const a: ExplainArgs = { brief: false, json: false };
-  for (let i = 0; i < opts.length; i++) {
-    const x = opts[i]!;
-    const eq = x.indexOf("=");
-    const name = x.startsWith("--") && eq > 0 ? x.slice(0, eq) : x;
-    const inline = x.startsWith("--") && eq > 0 ? x.slice(eq + 1) : undefined;
-    const value = (): string | undefined => inline ?? opts[++i];
+  const r = optionReader(opts);
+  for (let o = r.next(); o; o = r.next()) {
+    const { raw: x, name, value } = o;
     if (name === "--conn") {
       const v = value();
       if (v === undefined || !/^[1-9]\d*$/.test(v)) return `lvslab: --conn needs a connection number (1, 2, ...), got ${v === undefined ? "nothing" : JSON.stringify(v)}`;
