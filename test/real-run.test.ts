@@ -8,14 +8,22 @@
 import { after, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { repoPath, runLabFile, transcriptBlocks } from "./helpers.js";
 import { downAll, ENV, expectedPrefix, lvslab, MAIN, namespaces, nsInodes, processesIn, realSkipReason, STATE_DIR } from "./real-helpers.js";
 
 const skip = realSkipReason(["ip", "nginx", "curl", "tcpdump", "python3"]);
-after(downAll);
+after(() => {
+  // A run beside a lab that is up keeps its copy in STATE_DIR-run-PID: remove those too.
+  for (const d of readdirSync(dirname(STATE_DIR)).filter((n) => n.startsWith(`${basename(STATE_DIR)}-run-`))) {
+    const env = { ...ENV, LVSLAB_STATE_DIR: join(dirname(STATE_DIR), d) };
+    for (const lab of readdirSync(env.LVSLAB_STATE_DIR)) lvslab(["down", lab], { env });
+    rmSync(env.LVSLAB_STATE_DIR, { recursive: true, force: true });
+  }
+  downAll();
+});
 
 interface Outcome {
   code: number | null;
@@ -70,7 +78,7 @@ describe("lvslab run --real", { skip, timeout: 600_000 }, () => {
   test("the seed's lab passes for real, every expectation met, with the simulator's transcript; down leaves nothing", async () => {
     const sim = await runLabFile("labs/lvs-nat.yaml");
     const r = await runReal("labs/lvs-nat.yaml", "lvs-nat");
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.err + r.out);
     assert.doesNotMatch(r.err, /steps failed/);
     assert.deepEqual(prompts(r.out), prompts(sim.transcript));
     const blocks = transcriptBlocks(r.out);
@@ -88,7 +96,7 @@ describe("lvslab run --real", { skip, timeout: 600_000 }, () => {
 
   test("LVS-DR passes for real", async () => {
     const r = await runReal("labs/lvs-dr.yaml", "lvs-dr");
-    assert.equal(r.code, 0, r.err);
+    assert.equal(r.code, 0, r.err + r.out);
     assert.doesNotMatch(r.err, /steps failed/);
     assert.deepEqual(prompts(r.out), prompts((await runLabFile("labs/lvs-dr.yaml")).transcript));
     assertGone("lvs-dr", r);
