@@ -12,8 +12,11 @@ import { repoPath, transcriptBlocks } from "./helpers.js";
 
 const MAIN = repoPath("dist", "src", "cli", "main.js");
 
+/** Real mode's state where no lab is up: `exec` here is the simulator's even while a user has lvs-nat up. */
+const NO_LABS_UP = { ...process.env, LVSLAB_STATE_DIR: join(tmpdir(), `lvslab-cli-test-${process.pid}-none`) };
+
 function lvslab(args: string[], input?: string): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", input, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", input, timeout: 60_000, env: NO_LABS_UP });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
