@@ -60,7 +60,10 @@ const UNRES_QLEN = 101; // unres_qlen_bytes / truesize of a small packet, roughl
 export class NeighTable {
   /** Every entry, in the order `ip neigh` lists them (insertion order of "dev|ip"). */
   private entries = new Map<string, NeighEntry>();
-  /** The same entries by device, then by address: the lookup the packet path uses. */
+  /**
+   * The same entries by device, then by `ip | 0` (an int32 is a small integer to V8, an Ip4
+   * above 2^31 a heap number): the lookup the packet path uses.
+   */
   private byDev = new Map<string, Map<number, NeighEntry>>();
 
   constructor(private readonly ports: NeighPorts) {}
@@ -76,15 +79,15 @@ export class NeighTable {
       m = new Map();
       this.byDev.set(e.dev, m);
     }
-    m.set(e.ip, e);
+    m.set(e.ip | 0, e);
   }
 
   get(dev: string, ip: Ip4): NeighEntry | undefined {
-    return this.byDev.get(dev)?.get(ip);
+    return this.byDev.get(dev)?.get(ip | 0);
   }
 
   /**
-   * `dev`'s entries by address, the live map this table keeps (made empty if `dev` has none
+   * `dev`'s entries by `ip | 0`, the live map this table keeps (made empty if `dev` has none
    * yet; it is never replaced): the packet path holds it per device instead of looking the
    * device name up for every frame.
    */
@@ -171,7 +174,7 @@ export class NeighTable {
    * or fail (then call resolve(), which finds the entry untouched).
    */
   resolveNow(entries: ReadonlyMap<number, NeighEntry>, dev: string, ip: Ip4): Mac {
-    const e = entries.get(ip);
+    const e = entries.get(ip | 0);
     if (e === undefined || e.mac === undefined || e.state === "FAILED" || e.state === "INCOMPLETE") return -1;
     if (e.state === "STALE") {
       const now = this.now();
@@ -197,7 +200,7 @@ export class NeighTable {
 
   /** A frame from `ip` carrying `mac` arrived: confirm the entry if it matches. */
   confirmFrom(entries: ReadonlyMap<number, NeighEntry>, ip: Ip4, mac: Mac): void {
-    const e = entries.get(ip);
+    const e = entries.get(ip | 0);
     if (e && e.mac === mac) e.confirmed = this.now();
   }
 
@@ -257,7 +260,7 @@ export class NeighTable {
     if (!e) return false;
     this.ports.queue.cancel(e.timer);
     this.entries.delete(this.key(dev, ip));
-    this.byDev.get(dev)!.delete(ip);
+    this.byDev.get(dev)!.delete(ip | 0);
     return true;
   }
 

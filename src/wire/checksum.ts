@@ -19,8 +19,9 @@ export function onesSum(b: Uint8Array, start: number, end: number, acc = 0): num
 
 /** Folds an unfolded sum to 16 bits with end-around carry and returns its complement. */
 export function foldChecksum(sum: number): number {
-  // Fold the bits above 32 first so the 32-bit operators below see an exact value.
-  let s = (sum % 0x100000000) + Math.floor(sum / 0x100000000);
+  // Fold the bits above 32 first so the 32-bit operators below see an exact value (a
+  // header's or a packet's sum is far below 2^32: no division then).
+  let s = sum < 0x100000000 ? sum : (sum % 0x100000000) + Math.floor(sum / 0x100000000);
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
