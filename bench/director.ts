@@ -203,8 +203,8 @@ export async function prepareDirector(opts: { conns: number; window: number }): 
   return () => feed(d, conns, rsIndex, opts);
 }
 
-/** Connections whose frames are copied from the templates at a time (about 2 MB of frames). */
-const BATCH = 1024;
+/** Connections whose frames are copied from the templates at a time (about 0.5 MB of frames, as few as keeps the timer calls rare: fewer live frames, less for each scavenge to copy). */
+const BATCH = 256;
 
 /**
  * Frames are copied from the templates a batch at a time just before they are fed (not
