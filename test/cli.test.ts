@@ -4,11 +4,11 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { repoPath, transcriptBlocks } from "./helpers.js";
+import { headOne, repoPath, transcriptBlocks } from "./helpers.js";
 
 const MAIN = repoPath("dist", "src", "cli", "main.js");
 
@@ -76,6 +76,14 @@ test("lvslab exec: a pipe on standard input reaches the command, its stderr stay
   assert.deepEqual(big, { code: 2, out: "", err: "lvslab: standard input is larger than 16777216 bytes, the most a command on an lvslab host reads\n" });
 });
 
+test("lvslab exec: output into a pipe nobody reads any more ends it with 141, as SIGPIPE ends a real command", async () => {
+  const p = spawn(process.execPath, [MAIN, "exec", "lvs-nat", "client", "--", "ping", "-i", "0.2", "192.168.75.131"], { cwd: repoPath(), env: NO_LABS_UP, stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  p.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  assert.equal(await headOne(p), 141);
+  assert.equal(err, "", "quietly, as a real command killed by SIGPIPE");
+});
+
 test("lvslab shell: commands, ssh to another host, exit", () => {
   const r = lvslab(["shell", "lvs-nat", "client"], "echo one\nssh vip\necho two\nipvsadm -L -n | grep -c Masq\nexit\necho three\nexit\n");
   assert.equal(r.code, 0, r.err);
@@ -98,7 +106,7 @@ test("--pcap writes one file per NIC; real tcpdump reads them as our tcpdump pri
     const liveLines = live.output.split("\n").filter((l) => /^\d\d:/.test(l));
     const real = execFileSync("tcpdump", ["-nn", "-r", join(dir, "vip-eth1.pcap"), "host 192.168.75.150 and ! port 22"], {
       encoding: "utf8",
-      env: { ...process.env, TZ: "UTC" },
+      env: { ...NO_LABS_UP, TZ: "UTC" },
       stdio: ["ignore", "pipe", "ignore"],
     });
     assert.deepEqual(real.split("\n").filter((l) => l !== ""), liveLines);
@@ -153,7 +161,7 @@ test("lvslab explain on a lab that makes no connection says so, in text and JSON
 
 test("lvslab director and ipvsadm: bad flags and no director answer clearly; exit 2", () => {
   const bad = (args: string[], err: string | RegExp, env?: Record<string, string>) => {
-    const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+    const r = spawnSync(process.execPath, [MAIN, ...args], { cwd: repoPath(), encoding: "utf8", timeout: 60_000, env: { ...NO_LABS_UP, ...env } });
     assert.equal(r.status, 2, args.join(" "));
     if (typeof err === "string") assert.equal(r.stderr, err, args.join(" "));
     else assert.match(r.stderr, err, args.join(" "));

@@ -5,6 +5,7 @@
  * timestamps differ from run to run; everything else must match).
  */
 import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -149,4 +150,19 @@ export function assertCapturesMatch(
     if (opts.ours) ours = opts.ours(ours, host, want);
     assert.deepEqual(first(ours), first(want), `${host} eth0 differs from the kernel's ${label}${g}-eth0`);
   }
+}
+
+/** Read one chunk of the child's stdout, then close the pipe as `head -1` does; its exit status (bounded). */
+export function headOne(p: ChildProcess): Promise<number | string> {
+  return new Promise((res) => {
+    const t = setTimeout(() => {
+      p.kill("SIGKILL");
+      res("still running 10 s after its reader left");
+    }, 10_000);
+    p.stdout!.once("data", () => p.stdout!.destroy());
+    p.on("exit", (code, sig) => {
+      clearTimeout(t);
+      res(code ?? `killed by ${sig}`);
+    });
+  });
 }

@@ -13,7 +13,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadLab } from "../src/lab/load.js";
-import { repoPath } from "./helpers.js";
+import { headOne, repoPath } from "./helpers.js";
 import { downAll, ENV, lvslab, MAIN, realSkipReason, STATE_DIR, type Run } from "./real-helpers.js";
 
 const LAB = "labs/lvs-nat.yaml";
@@ -70,6 +70,7 @@ async function interrupt(x: { p: ChildProcess; done: Promise<Run> }): Promise<Ru
 }
 
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
 
 /**
  * Connections to the director's control socket from this network namespace (an accepted
@@ -199,5 +200,11 @@ describe("lvslab exec on the userspace director: standard input, Ctrl-C, exit st
     const w = await interrupt(waiting);
     assert.deepEqual(w, { code: 130, out: "", err: "" });
     assert.doesNotMatch(exec("vip", ["ipvsadm", "-S", "-n"], "none").out, /10\.7\.7\.7/, "the command did not run");
+  });
+
+  test("output into a pipe nobody reads any more (| head -1) ends exec with 141, as SIGPIPE ends the real command", async () => {
+    const loop = ["sh", "-c", "while true; do echo y; sleep 0.1; done"];
+    const codes = await Promise.all(["client", "vip"].map((host) => headOne(spawn(process.execPath, [MAIN, "exec", LAB, host, "--", ...loop], { cwd: repoPath(), env: ENV, stdio: ["ignore", "pipe", "pipe"] }))));
+    assert.deepEqual(codes, [141, 141]);
   });
 });

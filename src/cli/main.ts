@@ -14,7 +14,7 @@ import { failureSummary, prompt, runCommand, runSteps } from "../lab/runner.js";
 import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
 import { bashQuote } from "../tools/sh/quote.js";
-import { forwardedStdin, readStdinText, StdinTooLarge } from "./stdin.js";
+import { exitOnBrokenPipe, forwardedStdin, readStdinText, StdinTooLarge } from "./stdio.js";
 import { REAL_USAGE, realExec, realMain, realRun } from "../real/cli.js";
 import { EXPLAIN_USAGE, parseExplainOptions, runExplain } from "../explain/cli.js";
 import { EXPORT_USAGE, parseExportOptions, runExport } from "../export/cli.js";
@@ -193,6 +193,7 @@ async function cmdExec(a: Args): Promise<number> {
     process.stderr.write(`lvslab: no host ${JSON.stringify(hostName)} in the lab (hosts: ${[...lab.hosts.keys()].join(", ")})\n`);
     return 2;
   }
+  exitOnBrokenPipe();
   // Standard input from a pipe or file goes to the command, as a shell would give it.
   const from = forwardedStdin();
   let stdin: string | undefined;

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { MAX_REQUEST_BYTES, controlRequest, startControlServer } from "./control.js";
-import { MAX_STDIN_BYTES, stdinTooLargeMessage } from "../cli/stdin.js";
+import { MAX_STDIN_BYTES, stdinTooLargeMessage } from "../cli/stdio.js";
 
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), "lvslab-control-"));

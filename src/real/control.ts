@@ -17,7 +17,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { MAX_STDIN_BYTES, StdinTooLarge, stdinChunks, stdinTooLargeMessage } from "../cli/stdin.js";
+import { MAX_STDIN_BYTES, StdinTooLarge, stdinChunks, stdinTooLargeMessage } from "../cli/stdio.js";
 
 export const MAX_REQUEST_BYTES = 1 << 20;
 export const DEFAULT_CONTROL_PATH = "/run/lvslab/director.sock";

@@ -11,6 +11,7 @@
 import { spawn } from "node:child_process";
 import { launchArgv, wantsLaunch } from "./packetio_direct.js";
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { constants as osConstants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { HostSpec, LabSpec } from "../lab/schema.js";
@@ -436,7 +437,7 @@ export function execInNamespace(argv: string[]): Promise<number> {
     child.on("exit", (code, sig) => {
       process.off("SIGTERM", fwd);
       process.off("SIGINT", fwd);
-      res(code ?? 128 + (sig === "SIGINT" ? 2 : sig === "SIGKILL" ? 9 : 15));
+      res(code ?? 128 + (sig ? osConstants.signals[sig] : 0)); // as a shell reports it: 130 for SIGINT, 141 for SIGPIPE
     });
   });
 }

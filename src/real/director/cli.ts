@@ -9,7 +9,7 @@ import { formatDiagnostic, loadLab } from "../../lab/load.js";
 import { readLabFile } from "../../lab/read.js";
 import type { AddrSpec, HostSpec, LabSpec, NicSpec, RouteSpec } from "../../lab/schema.js";
 import { formatIp4, parseIp4 } from "../../wire/index.js";
-import { forwardedStdin } from "../../cli/stdin.js";
+import { exitOnBrokenPipe, forwardedStdin } from "../../cli/stdio.js";
 import { controlRequest, defaultControlPath } from "../control.js";
 import { launchArgv, wantsLaunch } from "../packetio_direct.js";
 import { realMac, realMtu, startDirector } from "./director.js";
@@ -266,6 +266,7 @@ async function request(sock: string, argv: string[], stdin: NodeJS.ReadableStrea
  * with this process's standard input when that is a pipe or a file, and Ctrl-C reaching it.
  */
 export function execOnDirector(sock: string, cmd: string[]): Promise<number> {
+  exitOnBrokenPipe();
   return request(sock, cmd, forwardedStdin());
 }
 

@@ -1,9 +1,10 @@
 /**
- * The standard input `lvslab exec` hands to a command on a lab host (simulated, or the
- * real-mode director): whatever a pipe or file gives, as a shell would; nothing from a
- * terminal (the command sees end of input, as `ipvsadm -R` typed at a prompt would after
- * Ctrl-D). Commands on lvslab's hosts read their standard input whole, so it is read to its
- * end before the command starts, up to MAX_STDIN_BYTES.
+ * `lvslab exec`'s standard streams for a command on a lab host (simulated, or the
+ * real-mode director). Standard input: whatever a pipe or file gives, as a shell would;
+ * nothing from a terminal (the command sees end of input, as `ipvsadm -R` typed at a prompt
+ * would after Ctrl-D). Commands on lvslab's hosts read their standard input whole, so it is
+ * read to its end before the command starts, up to MAX_STDIN_BYTES. Output into a pipe whose
+ * reader went away (`| head -3`) ends `exec` as SIGPIPE ends a real command.
  */
 import { fstatSync } from "node:fs";
 import { isatty } from "node:tty";
@@ -56,4 +57,19 @@ export async function readStdinText(src: AsyncIterable<Buffer | string>, limit =
   let text = "";
   for await (const s of stdinChunks(src, limit)) text += s;
   return text;
+}
+
+/**
+ * Exit with status 141 (128 + SIGPIPE), quietly, when stdout or stderr is a pipe nobody
+ * reads any more: what a real command writing there gets. Node ignores SIGPIPE and reports
+ * EPIPE instead. A control connection closes with the process, which stops the command on
+ * the director.
+ */
+export function exitOnBrokenPipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "EPIPE") process.exit(141);
+      throw e;
+    });
+  }
 }
