@@ -36,7 +36,7 @@ function exec(host: string, cmd: string[], input: { text: string } | { file: str
 }
 
 /** Start `lvslab exec` in the background; resolves once `line` shows on its stderr (bounded). */
-function startExec(host: string, cmd: string[], line: string, stdin: "ignore" | "pipe" = "ignore"): Promise<{ p: ChildProcess; done: Promise<Run> }> {
+function startExec(host: string, cmd: string[], line: string, stdin: "ignore" | "pipe" = "ignore"): Promise<{ p: ChildProcess; done: Promise<Run>; out: () => string }> {
   const p = spawn(process.execPath, [MAIN, "exec", LAB, host, "--", ...cmd], { cwd: repoPath(), env: ENV, stdio: [stdin, "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -49,7 +49,7 @@ function startExec(host: string, cmd: string[], line: string, stdin: "ignore" | 
       if (line === "" || err.includes(line)) {
         clearTimeout(t);
         clearInterval(poll);
-        res({ p, done });
+        res({ p, done, out: () => out });
       }
     }, 20);
     void done.then((r) => {
@@ -174,7 +174,15 @@ describe("lvslab exec on the userspace director: standard input, Ctrl-C, exit st
     try {
       const curl = exec("client", ["curl", "-sS", "-m", "3", VIP], "none");
       assert.equal(curl.code, 0, curl.err);
-      await pause(1500); // real tcpdump hands packets over in blocks
+      // Real tcpdump hands packets over in blocks (up to 1 s late): wait until it has printed
+      // as many as ours, and nothing more came for a while (bounded).
+      const lines = (x: { out: () => string }): number => x.out().split("\n").length;
+      let settled = 0;
+      for (let i = 0; i < 100 && settled < 6; i++) {
+        const before = [lines(real), lines(ours)];
+        await pause(100);
+        settled = before[0] === lines(real) && before[1] === lines(ours) && lines(real) === lines(ours) ? settled + 1 : 0;
+      }
     } finally {
       const [r, o] = await Promise.all([interrupt(real), interrupt(ours)]);
       assert.equal(r.code, 0, r.err);
