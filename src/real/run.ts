@@ -20,6 +20,7 @@ import { existsSync } from "node:fs";
 import type { Micros } from "../sim/clock.js";
 import { type BackgroundJob, type RunReport, runStepsOn, type StepBackend, Transcript } from "../lab/runner.js";
 import type { LabSpec, RunStep } from "../lab/schema.js";
+import { isSimulatedModule } from "../tools/net/modprobe.js";
 import { controlRequest } from "./control.js";
 import { labsWithState, setStateRoot, STATE_ROOT } from "./state.js";
 import { RealError, run as runSync, which } from "./sys.js";
@@ -186,6 +187,16 @@ async function interruptAndWait(p: Running): Promise<number | undefined> {
   return undefined;
 }
 
+/** Modules a command line or script loads with modprobe. */
+function modprobed(text: string): string[] {
+  return [...text.matchAll(/^\s*modprobe\s+(?:-\S+\s+)*([\w-]+)/gm)].map((m) => m[1]!);
+}
+
+/** Whether this machine's kernel has a module: loaded or built in, or installed for modprobe. */
+function kernelHasModule(name: string): boolean {
+  return existsSync(`/sys/module/${name.replace(/-/g, "_")}`) || runSync("modinfo", [name]).code === 0;
+}
+
 /** The steps' backend on a lab that is up. */
 class RealBackend implements StepBackend {
   private abortedFlag = false;
@@ -245,13 +256,18 @@ class RealBackend implements StepBackend {
   }
 
   caveat(step: RunStep): string | undefined {
-    // The simulator's kernel modules (TOA) exist here only if this machine has them.
-    const m = /^\s*modprobe\s+(?:-\S+\s+)*([\w-]+)\s*$/.exec(step.run);
+    // The simulator's hosts have every module a lab loads (ipip, toa); this machine's kernel
+    // may not. Looked for in the command itself and in a lab script it runs (sh FILE).
     const host = this.spec.hosts.find((h) => h.name === step.on);
-    if (m && !host?.ipvs && runSync("modinfo", [m[1]!]).code !== 0) {
-      return `lvslab --real: this machine's kernel has no ${m[1]} module; the simulator's real servers have one, so this step cannot mean the same thing here`;
-    }
-    return undefined;
+    if (!host || host.ipvs) return undefined;
+    const script = /^\s*(?:sh|bash)\s+(\/\S+)/.exec(step.run)?.[1];
+    const file = script === undefined ? undefined : host.files.find((f) => f.path === script);
+    const modules = modprobed(step.run);
+    if (file) modules.push(...modprobed(file.content));
+    const missing = [...new Set(modules)].filter((m) => isSimulatedModule(m) && !kernelHasModule(m));
+    if (missing.length === 0) return undefined;
+    const what = `${missing.join(" and ")} module${missing.length > 1 ? "s" : ""}`;
+    return `lvslab --real: this machine's kernel has no ${what}${file ? ` (${script} loads ${missing.length > 1 ? "them" : "it"})` : ""}; the simulator's hosts have ${missing.length > 1 ? "them" : "it"}, so this step cannot mean the same thing here`;
   }
 
   readonly aborted = (): boolean => this.abortedFlag;

@@ -12,6 +12,11 @@ const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc",
 // toa: the real-server module of Alibaba LVS / DPVS (built out of tree; lvslab hosts have it).
 const OTHER_MODULES = ["toa", "nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "tun", "dummy", "bridge", "8021q"];
 
+/** Whether the simulated hosts' modprobe knows this module. */
+export function isSimulatedModule(name: string): boolean {
+  return IPVS_MODULES.includes(name) || OTHER_MODULES.includes(name);
+}
+
 function ipvsAllowed(host: Host): boolean {
   return host["ipvsAllowed"] !== false;
 }
