@@ -262,7 +262,11 @@ function vrrp(st: DirectorState, services: readonly ServiceEntry[]): { lines: st
   for (const v of vips) {
     const o = owner(v.addr)!;
     if (o.primary)
-      lines.push(`# In the lab ${formatIp4(v.addr)} is ${o.nic.name}'s own address; on real directors give ${o.nic.name} an address of`, `# its own on each director and let VRRP carry ${formatIp4(v.addr)}.`);
+      lines.push(
+        `# In the lab ${formatIp4(v.addr)} is ${o.nic.name}'s own address. keepalived removes its VIPs when it starts, so`,
+        `# give ${o.nic.name} another address of its own on each director first, or VRRP goes to FAULT ("no`,
+        `# IPv4 address for interface") and the director is left without ${formatIp4(v.addr)}.`,
+      );
   }
   if (fwmarks) lines.push("# The addresses your fwmark rules match must move too: add them below.");
   lines.push(
