@@ -214,6 +214,21 @@ test("bad input: one clear line and exit 2", () => {
     const r = lvslab(["export", lab]);
     assert.equal(r.code, 2);
     assert.equal(r.err, "lvslab: lab plain has no director to export: no host has ipvs: true\n");
+    // Two directors: export names them and wants --host; --host picks one.
+    const two = join(dir, "two.yaml");
+    writeFileSync(
+      two,
+      "lab: two\nsegments: { lan: {} }\nhosts:\n" +
+        "  d1: { ipvs: true, nics: { eth0: { segment: lan, addrs: [10.0.0.1/24] } } }\n" +
+        "  d2: { ipvs: true, nics: { eth0: { segment: lan, addrs: [10.0.0.2/24] } } }\n" +
+        "steps:\n  - { on: d2, run: 'ipvsadm -A -t 10.0.0.2:80 -s rr && ipvsadm -a -t 10.0.0.2:80 -r 10.0.0.9:80 -m' }\n",
+    );
+    const both = lvslab(["export", two]);
+    assert.equal(both.code, 2);
+    assert.equal(both.err, "lvslab: lab two has several directors (d1, d2): choose one with --host NAME\n");
+    const d2 = lvslab(["export", two, "--host", "d2", "--format", "ipvsadm"]);
+    assert.equal(d2.code, 0, d2.err);
+    assert.equal(d2.out, "-A -t 10.0.0.2:80 -s rr\n-a -t 10.0.0.2:80 -r 10.0.0.9:80 -m -w 1\n");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
