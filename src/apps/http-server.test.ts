@@ -195,7 +195,7 @@ describe("nginx-like HTTP server", () => {
     net.run(1_000_000);
     assert.deepEqual(x.result(), { got: "", ended: true });
     assert.deepEqual(log, []);
-    assert.deepEqual(errors, ['2026/11/24 17:45:22 [error] 4242#4242: *1 broken header: "GET / HTTP/1.1" while reading PROXY protocol, client: 192.168.75.150, server: 0.0.0.0:80']);
+    assert.deepEqual(errors, [`2026/11/24 17:45:22 [error] 4242#4242: *1 broken header: "${GET}" while reading PROXY protocol, client: 192.168.75.150, server: 0.0.0.0:80`]);
   });
 
   it("a log_format with a variable nginx does not know is refused by name", () => {

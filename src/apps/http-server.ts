@@ -31,6 +31,12 @@ export type FileReader = (path: string) => Uint8Array | HttpFile | undefined;
 
 export interface HttpServerOptions {
   tcp: TcpStack;
+  /**
+   * nginx's connection counter ($connection, the `*N` of the error log): one per nginx
+   * process, shared by all its servers (a lab host's nginx services share one). Absent: this
+   * server's own.
+   */
+  connectionCounter?: { value: number };
   readFile: FileReader;
   /** Is `path` a directory? (enables 301 for "/dir" and 403 for a directory without index). */
   isDir?: (path: string) => boolean;
@@ -155,7 +161,8 @@ export class HttpServer {
   /** @internal */
   accept(sock: TcpSocket): void {
     this.connections++;
-    new HttpConnection(this, sock);
+    const counter = this.opts.connectionCounter;
+    new HttpConnection(this, sock, counter ? ++counter.value : this.connections);
   }
 
   /** @internal Builds the response to one request. */
@@ -340,8 +347,8 @@ class HttpConnection {
   /** A PROXY protocol header is still expected at the start of the stream. */
   private proxyPending: boolean;
 
-  constructor(private readonly srv: HttpServer, private readonly sock: TcpSocket) {
-    this.lc = { peer: sock.getpeername(), local: sock.getsockname(), conn: srv.connections, pp: undefined };
+  constructor(private readonly srv: HttpServer, private readonly sock: TcpSocket, conn: number) {
+    this.lc = { peer: sock.getpeername(), local: sock.getsockname(), conn, pp: undefined };
     this.proxyPending = srv.opts.proxyProtocol === true;
     sock.onData = (b) => this.onData(b);
     sock.onEnd = () => this.finish();

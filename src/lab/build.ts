@@ -107,11 +107,13 @@ export function buildHost(world: World, h: HostSpec, spec: LabSpec, warnings: st
   }
   for (const [k, v] of hostTools(host, opts.tools ?? {})) host.tools.set(k, v);
   opts.setupHost?.(host);
+  const nginxConnections = { value: 0 }; // the host's nginx services are one nginx
   for (const svc of h.services) {
     if (svc.kind === "nginx") {
       host.fs.mkdirp("/var/log/nginx");
       const srv = startHttpServer({
         tcp: host.tcp,
+        connectionCounter: nginxConnections,
         port: svc.port,
         root: svc.root,
         index: svc.index,

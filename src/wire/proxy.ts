@@ -5,7 +5,7 @@
  * `readProxyHeader` accepts what nginx 1.22's ngx_proxy_protocol_read accepts and fails as
  * it does: v2 when the 12-byte signature starts a buffer of 16 bytes or more, otherwise a
  * "PROXY " line (TCP4/TCP6 with two addresses and two ports, or UNKNOWN), else "broken
- * header" quoting the first line. A v2 LOCAL command, a non-stream transport or an unknown
+ * header" quoting what it read (as nginx 1.22.1 does: checked against it in real mode). A v2 LOCAL command, a non-stream transport or an unknown
  * family is skipped without addresses; TLVs are skipped.
  */
 import { formatIp4, parseIp4, type Ip4 } from "./addr.js";
@@ -28,10 +28,9 @@ export type ProxyRead =
 
 const latin1 = new TextDecoder("latin1");
 
+/** nginx 1.22 quotes the whole buffer it read, CR and LF included (1.25 cut it at the first line). */
 function broken(b: Uint8Array): ProxyRead {
-  let n = 0;
-  while (n < b.length && b[n] !== 13 && b[n] !== 10) n++;
-  return { ok: false, error: `broken header: "${latin1.decode(b.subarray(0, n))}"` };
+  return { ok: false, error: `broken header: "${latin1.decode(b)}"` };
 }
 
 /** ngx_proxy_protocol_read_port: decimal digits up to `delim`, 0..65535. */
