@@ -37,7 +37,7 @@ interface Outcome {
  * `lvslab run LAB --real ARGS` in the background; while it runs, note its namespaces;
  * `whileRunning` is called once the transcript contains `when` (then its namespaces exist).
  */
-function runReal(lab: string, labName: string, args: string[] = [], o: { when?: string; whileRunning?: (pid: number) => void; timeoutMs?: number } = {}): Promise<Outcome> {
+function runReal(lab: string, labName: string, args: string[] = [], o: { when?: string; whileRunning?: (pid: number) => void; closeOutput?: boolean; timeoutMs?: number } = {}): Promise<Outcome> {
   const p = spawn(process.execPath, [MAIN, "run", lab, "--real", ...args], { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
@@ -51,6 +51,7 @@ function runReal(lab: string, labName: string, args: string[] = [], o: { when?: 
       const prefix = expectedPrefix(labName);
       inodes = nsInodes(namespaces().filter((n) => n.startsWith(prefix)));
       o.whileRunning?.(p.pid!);
+      if (o.closeOutput) p.stdout.destroy(); // as `| head` does once it has its lines
     }
   });
   p.stderr.on("data", (d: Buffer) => (err += d.toString()));
@@ -169,6 +170,19 @@ ${steps}`);
     assert.doesNotMatch(r.out, /echo never/);
     assert.match(r.out, /\[root@web ~\]# tcpdump -nn -i eth0 tcp port 80\n(.*\n)*\^C\n\d+ packets captured\n/);
     assertGone("run-real-int", r);
+  });
+
+  test("output into a pipe whose reader left: exit 141, no further step, the lab taken down", async () => {
+    const file = tiny("run-real-pipe", `  - { sleep: 2s }
+  - { on: client, run: "echo after" }
+  - { sleep: 60s }
+`);
+    const t0 = Date.now();
+    const r = await runReal(file, "run-real-pipe", [], { when: "hello\n", closeOutput: true });
+    assert.equal(r.code, 141, r.err);
+    assert.ok(Date.now() - t0 < 45_000, "the 60 s sleep did not run");
+    assert.doesNotMatch(r.err, /EPIPE|Unhandled/);
+    assertGone("run-real-pipe", r);
   });
 
   test("a lab that is up already is left alone: the run builds a copy of its own; --keep leaves that up", async () => {

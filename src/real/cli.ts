@@ -126,6 +126,7 @@ export async function realRun(path: string, o: { keep: boolean; stopOnFailure: b
   }
   try {
     const r = await runReal(spec, { labPath: path, out, note: err, ...o });
+    if (r.outputClosed) return 141; // 128 + SIGPIPE, as the shell reports a command killed by it
     if (r.interrupted) return 130;
     const failed = r.report ? failureSummary(r.report) : "";
     err(failed);

@@ -295,6 +295,8 @@ export interface RealRunResult {
   readonly report?: RunReport;
   /** Set when Ctrl-C (or SIGTERM, SIGHUP) ended the run early. */
   readonly interrupted: boolean;
+  /** Set when standard output's reader went away (EPIPE) and the run stopped there. */
+  readonly outputClosed: boolean;
 }
 
 /**
@@ -321,18 +323,33 @@ export async function runReal(spec: LabSpec, o: RealRunOptions): Promise<RealRun
   };
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) process.on(s, onSignal);
+  // Output into a pipe whose reader left (`| head`): stop as a real command killed by SIGPIPE
+  // would, but take the lab down first — an unhandled EPIPE would leave it up.
+  let outputClosed = false;
+  const onOutputError = (): void => {
+    if (outputClosed) return;
+    outputClosed = true;
+    if (!interrupted) {
+      interrupted = true;
+      backend.abort();
+    }
+  };
+  process.stdout.on("error", onOutputError);
+  const out = (text: string): void => {
+    if (!outputClosed) o.out(text);
+  };
   try {
     up(spec, { labPath: o.labPath, out: o.note, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
     let report: RunReport | undefined;
     try {
-      if (!interrupted) report = await runStepsOn(backend, spec, { out: o.out, stopOnFailure: o.stopOnFailure });
+      if (!interrupted) report = await runStepsOn(backend, spec, { out, stopOnFailure: o.stopOnFailure });
     } finally {
       if (o.keep) {
         const env = own !== undefined ? `LVSLAB_STATE_DIR=${own} ` : "";
         o.note(`lvslab: lab ${name} is still up (--keep): ${env}lvslab exec ${name} HOST -- CMD; ${env}lvslab down ${name} removes it\n`);
       } else down(name, o.note);
     }
-    return { report, interrupted };
+    return { report, interrupted: interrupted && !outputClosed, outputClosed };
   } finally {
     for (const s of signals) process.off(s, onSignal);
   }
