@@ -37,8 +37,9 @@ interface Outcome {
  * `lvslab run LAB --real ARGS` in the background; while it runs, note its namespaces;
  * `whileRunning` is called once the transcript contains `when` (then its namespaces exist).
  */
-function runReal(lab: string, labName: string, args: string[] = [], o: { when?: string; whileRunning?: (pid: number) => void; closeOutput?: boolean; timeoutMs?: number } = {}): Promise<Outcome> {
+function runReal(lab: string, labName: string, args: string[] = [], o: { when?: string; whileRunning?: (pid: number) => void; closeOutput?: boolean; closeStderr?: boolean; timeoutMs?: number } = {}): Promise<Outcome> {
   const p = spawn(process.execPath, [MAIN, "run", lab, "--real", ...args], { env: ENV, stdio: ["ignore", "pipe", "pipe"] });
+  if (o.closeStderr) p.stderr.destroy(); // as `2>&1 | head` does once it has its lines
   let out = "";
   let err = "";
   let inodes = new Set<string>();
@@ -54,7 +55,7 @@ function runReal(lab: string, labName: string, args: string[] = [], o: { when?: 
       if (o.closeOutput) p.stdout.destroy(); // as `| head` does once it has its lines
     }
   });
-  p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  if (!o.closeStderr) p.stderr.on("data", (d: Buffer) => (err += d.toString()));
   return new Promise((res) => {
     const t = setTimeout(() => p.kill("SIGKILL"), o.timeoutMs ?? 150_000);
     p.on("close", (code) => {
@@ -183,6 +184,17 @@ ${steps}`);
     assert.ok(Date.now() - t0 < 45_000, "the 60 s sleep did not run");
     assert.doesNotMatch(r.err, /EPIPE|Unhandled/);
     assertGone("run-real-pipe", r);
+  });
+
+  test("notes into a pipe whose reader left (2>&1 | head): exit 141, the lab taken down", async () => {
+    const file = tiny("run-real-pipe2", `  - { sleep: 60s }
+`);
+    const t0 = Date.now();
+    const r = await runReal(file, "run-real-pipe2", [], { closeStderr: true });
+    assert.equal(r.code, 141, r.out);
+    assert.ok(Date.now() - t0 < 45_000, "the 60 s sleep did not run");
+    assert.deepEqual(namespaces().filter((n) => n.startsWith(expectedPrefix("run-real-pipe2"))), []);
+    assert.equal(existsSync(join(STATE_DIR, "run-real-pipe2")), false);
   });
 
   test("a lab that is up already is left alone: the run builds a copy of its own; --keep leaves that up", async () => {

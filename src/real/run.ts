@@ -323,8 +323,9 @@ export async function runReal(spec: LabSpec, o: RealRunOptions): Promise<RealRun
   };
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) process.on(s, onSignal);
-  // Output into a pipe whose reader left (`| head`): stop as a real command killed by SIGPIPE
-  // would, but take the lab down first — an unhandled EPIPE would leave it up.
+  // Output into a pipe whose reader left (`| head`, also `2>&1 | head`): stop as a real
+  // command killed by SIGPIPE would, but take the lab down first — an unhandled EPIPE would
+  // leave it up. Notes written after that go nowhere.
   let outputClosed = false;
   const onOutputError = (): void => {
     if (outputClosed) return;
@@ -335,19 +336,23 @@ export async function runReal(spec: LabSpec, o: RealRunOptions): Promise<RealRun
     }
   };
   process.stdout.on("error", onOutputError);
+  process.stderr.on("error", onOutputError);
   const out = (text: string): void => {
     if (!outputClosed) o.out(text);
   };
+  const note = (text: string): void => {
+    if (!outputClosed) o.note(text);
+  };
   try {
-    up(spec, { labPath: o.labPath, out: o.note, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
+    up(spec, { labPath: o.labPath, out: note, ...(o.seed !== undefined ? { seed: o.seed } : {}) });
     let report: RunReport | undefined;
     try {
       if (!interrupted) report = await runStepsOn(backend, spec, { out, stopOnFailure: o.stopOnFailure });
     } finally {
       if (o.keep) {
         const env = own !== undefined ? `LVSLAB_STATE_DIR=${own} ` : "";
-        o.note(`lvslab: lab ${name} is still up (--keep): ${env}lvslab exec ${name} HOST -- CMD; ${env}lvslab down ${name} removes it\n`);
-      } else down(name, o.note);
+        note(`lvslab: lab ${name} is still up (--keep): ${env}lvslab exec ${name} HOST -- CMD; ${env}lvslab down ${name} removes it\n`);
+      } else down(name, note);
     }
     return { report, interrupted: interrupted && !outputClosed, outputClosed };
   } finally {
