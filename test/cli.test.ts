@@ -176,6 +176,15 @@ test("lvslab director and ipvsadm: bad flags and no director answer clearly; exi
   bad(["ctl", "--", "ls"], `lvslab: cannot connect to ${sock}: no director is listening there\n`, { LVSLAB_CONTROL: sock });
 });
 
+test("lvslab director without python3 says so, whichever packet I/O it would use; exit 1", () => {
+  for (const io of [undefined, "bridge"]) {
+    const env = { ...NO_LABS_UP, PATH: "/nonexistent", ...(io ? { LVSLAB_PACKET_IO: io } : {}) };
+    const r = spawnSync(process.execPath, [MAIN, "director", "--iface", "lo", "--control", join(tmpdir(), `lvslab-nopy-${process.pid}.sock`)], { cwd: repoPath(), encoding: "utf8", timeout: 60_000, env });
+    assert.equal(r.status, 1, `${io ?? "direct"}: ${r.stderr}`);
+    assert.equal(r.stderr, "lvslab director: python3 not found (real mode needs Python 3)\n", io ?? "direct");
+  }
+});
+
 test("lvslab shell on an unknown host names the lab's hosts, as exec does", () => {
   const r = lvslab(["shell", "lvs-nat", "nohost"], "");
   assert.equal(r.code, 2);

@@ -2,9 +2,9 @@
  * Raw Ethernet frames in and out of real interfaces with no helper process in the path:
  * a short Python 3 launcher (Node has no AF_PACKET, and lvslab ships no native addon)
  * opens one AF_PACKET socket per interface and then replaces itself with the director
- * (exec), which inherits the sockets. Node reads them through libuv's event loop like any
- * stream descriptor — read() on a packet socket returns one frame — and sends with one
- * write() each. No copy through a pipe, no second process to wake per frame.
+ * (exec), which inherits the sockets. The event loop reads them through libuv like any
+ * stream descriptor — read() on a packet socket returns one frame — and a transmit thread
+ * writes them (packetio_tx.ts). No copy through a pipe, no second process to wake per frame.
  *
  * The launcher passes the descriptors in LVSLAB_PACKET_FDS ("eth0=3,eth1=4"), or the
  * reason it could not open them in LVSLAB_PACKET_ERROR ("eth0: Operation not permitted|1").
