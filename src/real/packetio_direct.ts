@@ -9,13 +9,17 @@
  * The launcher passes the descriptors in LVSLAB_PACKET_FDS ("eth0=3,eth1=4"), or the
  * reason it could not open them in LVSLAB_PACKET_ERROR ("eth0: Operation not permitted|1").
  */
-import { Socket } from "node:net";
+import { getSystemErrorName } from "node:util";
 import { completePartialChecksum } from "./offload.js";
 import { TxRing } from "./packetio_tx.js";
 import type { PacketIo, PacketIoStats } from "./packetio.js";
 
 /** One byte more than the largest frame a record can carry: a read that fills it was truncated. */
 const RX_BUFFER = 65536 + 1;
+/** Received frames are carved from slabs this big (a few thousand frames each). */
+const SLAB_BYTES = 1 << 20;
+/** libuv's UV_EOF. */
+const UV_EOF = -4095;
 
 export const FDS_ENV = "LVSLAB_PACKET_FDS";
 export const ERROR_ENV = "LVSLAB_PACKET_ERROR";
@@ -90,17 +94,36 @@ export function launchArgv(ifaces: readonly string[], prog: readonly string[], o
   return [opts.python ?? "python3", "-c", LAUNCH_PY, ...(opts.pdeathsig ? ["--pdeathsig"] : []), ...ifaces, "--", ...prog];
 }
 
+/** The parts of libuv's pipe handle (Node's internal StreamBase) the receive path uses. */
 interface PipeHandle {
   open(fd: number): number;
   close(cb?: () => void): void;
+  readStart(): number;
+  readStop(): number;
+  /** Reads land in this buffer; onread may return the next one. */
+  useUserBuffer(buf: Uint8Array): void;
+  onread: ((ab: ArrayBuffer | undefined) => Uint8Array | undefined) | undefined;
 }
 type PipeCtor = new (type: number) => PipeHandle;
 
+interface StreamBinding {
+  Pipe: PipeCtor;
+  SOCKET: number;
+  /** Where StreamBase leaves a read's byte count (or negative libuv error) for onread. */
+  state: Int32Array;
+  nreadIndex: number;
+}
+
 /** libuv's pipe handle, which adopts any stream descriptor (undefined where unavailable). */
-function pipeWrap(): { Pipe: PipeCtor; SOCKET: number } | undefined {
+function pipeWrap(): StreamBinding | undefined {
   try {
-    const b = (process as unknown as { binding(n: string): { Pipe: PipeCtor; constants: { SOCKET: number } } }).binding("pipe_wrap");
-    return { Pipe: b.Pipe, SOCKET: b.constants.SOCKET };
+    const binding = (process as unknown as { binding(n: string): Record<string, unknown> }).binding;
+    const pw = binding("pipe_wrap") as { Pipe: PipeCtor; constants: { SOCKET: number } };
+    const sw = binding("stream_wrap") as { streamBaseState: Int32Array; kReadBytesOrError: number };
+    if (typeof pw.Pipe !== "function" || !(sw.streamBaseState instanceof Int32Array) || typeof sw.kReadBytesOrError !== "number") return undefined;
+    const probe = pw.Pipe.prototype as Partial<PipeHandle>;
+    if (typeof probe.useUserBuffer !== "function" || typeof probe.readStart !== "function") return undefined;
+    return { Pipe: pw.Pipe, SOCKET: pw.constants.SOCKET, state: sw.streamBaseState, nreadIndex: sw.kReadBytesOrError };
   } catch {
     return undefined;
   }
@@ -135,9 +158,8 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
   const pw = pipeWrap();
   const n = ifaces.length;
   const stats: PacketIoStats = { tx: zeros(n), txDropped: zeros(n), rx: zeros(n), rxCsumFixed: zeros(n), rxTruncated: zeros(n) };
-  const sockets: Socket[] = [];
+  const handles: PipeHandle[] = [];
   let closed = false;
-  let batchScheduled = false;
   let ring: TxRing | undefined;
 
   let readyErr: Error | undefined;
@@ -169,7 +191,10 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
       if (closed) return;
       closed = true;
       ring?.close();
-      for (const s of sockets) s.destroy();
+      for (const h of handles) {
+        h.readStop();
+        h.close();
+      }
     },
   };
   if (readyErr) {
@@ -177,45 +202,56 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
     return io;
   }
   ring = new TxRing(ifaces.map((x) => fds.get(x)!), (e) => io.onExit(`transmit thread: ${e.message}`));
-  const onBatch = (): void => {
-    batchScheduled = false;
-    io.onBatch();
-  };
+  // Each socket reads its frames straight into a slab of its own, each where the previous
+  // one ended (8-byte aligned), and they are handed on as views of it: no copy, no
+  // allocation per frame. A slab is never written twice: when the room left cannot hold
+  // the largest frame, reading goes on in a fresh one, and the old one lives as long as
+  // some frame still points into it.
+  const { state, nreadIndex } = pw!;
   ifaces.forEach((name, port) => {
     const fd = fds.get(name)!;
     const h = new pw!.Pipe(pw!.SOCKET);
     const err = h.open(fd);
     if (err) throw new Error(`${name}: cannot adopt the raw socket (uv error ${err})`);
-    // Each read lands in one buffer kept for this socket (no allocation, no stream
-    // machinery per frame); the frame is copied out, as it outlives the read.
-    const s = new Socket({
-      handle: h,
-      readable: true,
-      writable: false,
-      onread: {
-        buffer: Buffer.allocUnsafe(RX_BUFFER),
-        callback: (nread: number, buf: Buffer): boolean => {
-          stats.rx[port]!++;
-          if (nread >= RX_BUFFER) {
-            stats.rxTruncated[port]!++;
-            return true;
-          }
-          const frame = new Uint8Array(nread);
-          frame.set(buf.subarray(0, nread));
-          if (completePartialChecksum(frame)) stats.rxCsumFixed[port]!++;
-          io.onFrame(port, frame);
-          if (!batchScheduled) {
-            batchScheduled = true;
-            setImmediate(onBatch);
-          }
-          return true;
-        },
-      },
-    } as unknown as ConstructorParameters<typeof Socket>[0]);
-    s.on("error", (e) => {
-      if (!closed) io.onExit(`${name}: ${e.message}`);
-    });
-    sockets.push(s);
+    let slab = new ArrayBuffer(SLAB_BYTES);
+    let off = 0;
+    const nextBuffer = (): Uint8Array => {
+      if (off + RX_BUFFER > SLAB_BYTES) {
+        slab = new ArrayBuffer(SLAB_BYTES);
+        off = 0;
+      }
+      return new Uint8Array(slab, off, RX_BUFFER);
+    };
+    // libuv calls back once per read() (a packet socket returns one frame per read), with
+    // the byte count in StreamBase's shared state; what onread returns is where the next
+    // read lands.
+    h.onread = (): Uint8Array | undefined => {
+      const nread = state[nreadIndex]!;
+      if (nread <= 0) {
+        if (nread < 0 && !closed) {
+          h.readStop();
+          io.onExit(`${name}: ${nread === UV_EOF ? "end of file" : getSystemErrorName(nread)}`);
+        }
+        return undefined;
+      }
+      stats.rx[port]!++;
+      if (nread >= RX_BUFFER) {
+        stats.rxTruncated[port]!++;
+        return undefined; // the same buffer again
+      }
+      const frame = new Uint8Array(slab, off, nread);
+      off += (nread + 7) & ~7;
+      if (completePartialChecksum(frame)) stats.rxCsumFixed[port]!++;
+      io.onFrame(port, frame);
+      // A read is a batch of one: what the frame set off (its forwarding, replies) goes
+      // out before the next read, with no trip round the event loop.
+      io.onBatch();
+      return nextBuffer();
+    };
+    h.useUserBuffer(nextBuffer());
+    const rs = h.readStart();
+    if (rs) throw new Error(`${name}: cannot read the raw socket (uv error ${rs})`);
+    handles.push(h);
   });
   return io;
 }
