@@ -131,6 +131,12 @@ function main(): number {
     const id = String(journal()[0]!.id);
     const client = `lvs-${id}-client`;
     const vipNs = `lvs-${id}-vip`;
+    // Each path leaves tens of thousands of the client's sockets in TIME_WAIT (wrk closes
+    // too), and the next path to the same address would have to search the ephemeral
+    // ports for a free one on every connect(): HAProxy after lvslab, both at the VIP,
+    // ran at a tenth of its rate with wrk at 100 % system time. A load generator reuses
+    // them, as tcp_tw_reuse=1 lets it.
+    must(run("ip", ["netns", "exec", client, "sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=1"]), "client tcp_tw_reuse");
     must(lvslab("exec", LAB, "vip", "--", "sh", "/usr/local/sbin/lvs_nat.sh"), "lvs_nat.sh");
     io = /^packet I\/O: (.*)$/m.exec(must(lvslab("exec", LAB, "vip", "--", "lvslab-drops"), "lvslab-drops"))?.[1] ?? "?";
     // Every path gets the same 1 s warm-up before it is measured (caches, JIT, ARP, nginx workers).
