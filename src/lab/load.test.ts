@@ -7,6 +7,7 @@ import {
   closest, editDistance, formatDiagnostic, generateMac, loadLab, parseClock, parseDuration,
 } from "./load.js";
 import type { Diagnostic, LabSpec, RunStep } from "./schema.js";
+import { checkExpect } from "./runner.js";
 
 // Tests run from dist/src/lab; the sources sit four levels up from there.
 const ROOT = new URL("../../../", import.meta.url);
@@ -258,7 +259,7 @@ test("steps: run with expectations, background, stop, note", () => {
   assert.deepEqual(note, { kind: "note", index: 1, pos: { file: "t.yaml", line: 13, column: 5 }, note: "hello" });
   assert.ok(curl?.kind === "run");
   assert.equal(curl.timeoutUs, 10_000_000);
-  assert.deepEqual(curl.expect, { exit: 0, stdout: "x\n", contains: ["one"], notContains: ["two", "three"] });
+  assert.deepEqual(curl.expect, { exit: 0, stdout: "x\n", contains: ["one"], notContains: ["two", "three"], matches: [] });
   assert.deepEqual(stop, { kind: "stop", index: 3, pos: { file: "t.yaml", line: 18, column: 5 }, stop: "cap" });
   const d = bad(MINIMAL + `steps:
   - { on: a, run: "x", background: true, name: cap }
@@ -266,13 +267,32 @@ test("steps: run with expectations, background, stop, note", () => {
   - { stop: cap }
   - { stop: cap }
   - { on: a, run: " ", expect: { exit: 256 } }
+  - { on: a, run: "z", expect: { matches: ["^ok$", "(unclosed"] } }
+  - { on: a, run: "z", expect: { matches: 7 } }
 `);
   assert.deepEqual(d.map((x) => x.message), [
     'step name "cap" is already used by steps[0]',
     'step "cap" is already stopped at steps[2]',
     "the command line is empty",
     "expected an exit status (an integer 0..255), found the number 256",
+    "not a regular expression: /(unclosed/m: Unterminated group",
+    "expected a regular expression or a list of them, found the number 7",
   ]);
+  assert.deepEqual(d.slice(4).map((x) => `${x.line} ${x.path}`), ["17 steps[5].expect.matches[1]", "18 steps[6].expect.matches"]);
+});
+
+test("matches: regular expressions stdout must match, ^ and $ at every line", () => {
+  const lab = ok(MINIMAL + `steps:
+  - on: a
+    run: "cat /var/log/nginx/access.log"
+    expect: { matches: '^10\\.0\\.0\\.2 - - \\[\\d{2}/\\w{3}/\\d{4}:[\\d:]{8} \\+0000\\] "GET / ' }
+`);
+  const step = lab.steps[0]!;
+  assert.ok(step.kind === "run" && step.expect);
+  const log = "10.0.0.9 - - [24/Nov/2026:00:58:01 +0000] \"GET / HTTP/1.1\" 200 2\n10.0.0.2 - - [25/Nov/2026:01:32:20 +0000] \"GET / HTTP/1.1\" 200 2\n";
+  assert.deepEqual(checkExpect(step.expect, 0, log, ""), []);
+  const other = log.replace("10.0.0.2 ", "10.0.0.3 ");
+  assert.deepEqual(checkExpect(step.expect, 0, other, ""), [`stdout ${JSON.stringify(other)} does not match /${step.expect.matches[0]!.source}/`]);
 });
 
 test("YAML syntax errors and non-lab documents are diagnostics", () => {

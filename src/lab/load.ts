@@ -350,7 +350,7 @@ const SERVICES = ["nginx"];
 const NGINX_KEYS = ["root", "port", "index", "proxy_protocol", "log_format"];
 const RUN_KEYS = ["on", "run", "background", "name", "expect", "timeout"];
 const STEP_KINDS = ["run", "sleep", "stop", "note"] as const;
-const EXPECT_KEYS = ["exit", "stdout", "stderr", "contains", "not_contains"];
+const EXPECT_KEYS = ["exit", "stdout", "stderr", "contains", "not_contains", "matches"];
 
 const CLOCK = /^([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,6}))?(Z|[+-][0-9]{2}:[0-9]{2})$/;
 
@@ -962,8 +962,24 @@ function stepName(v: Val): string | undefined {
   return undefined;
 }
 
+/** `matches:` regular expressions (JavaScript syntax; ^ and $ match at every line). */
+function loadPatterns(L: Loader, v: Val): RegExp[] {
+  const out: RegExp[] = [];
+  const items = v.node !== null && isSeq(v.node) ? v.node.items.map((it, i) => L.val(it, v.off, `${v.path}[${i}]`)) : [v];
+  for (const it of items) {
+    const src = L.str(it, items.length === 1 && it === v ? "a regular expression or a list of them" : "a regular expression");
+    if (src === undefined) continue;
+    try {
+      out.push(new RegExp(src, "m"));
+    } catch (e) {
+      L.err(it, `not a regular expression: ${(e as Error).message.replace(/^Invalid regular expression: /, "")}`);
+    }
+  }
+  return out;
+}
+
 function loadExpect(L: Loader, v: Val): ExpectSpec | undefined {
-  const f = L.fields(v, "expectations { exit, stdout, stderr, contains, not_contains }", EXPECT_KEYS);
+  const f = L.fields(v, "expectations { exit, stdout, stderr, contains, not_contains, matches }", EXPECT_KEYS);
   if (f === undefined) return undefined;
   const before = L.diags.length;
   const exit = f.has("exit") ? L.int(f.get("exit")!, "an exit status", 0, 255) : undefined;
@@ -971,8 +987,9 @@ function loadExpect(L: Loader, v: Val): ExpectSpec | undefined {
   const stderr = f.has("stderr") ? L.str(f.get("stderr")!, "the exact error output") : undefined;
   const contains = f.has("contains") ? L.strings(f.get("contains")!) ?? [] : [];
   const notContains = f.has("not_contains") ? L.strings(f.get("not_contains")!) ?? [] : [];
+  const matches = f.has("matches") ? loadPatterns(L, f.get("matches")!) : [];
   if (L.diags.length > before) return undefined;
-  const e: { exit?: number; stdout?: string; stderr?: string; contains: string[]; notContains: string[] } = { contains, notContains };
+  const e: { exit?: number; stdout?: string; stderr?: string; contains: string[]; notContains: string[]; matches: RegExp[] } = { contains, notContains, matches };
   if (exit !== undefined) e.exit = exit;
   if (stdout !== undefined) e.stdout = stdout;
   if (stderr !== undefined) e.stderr = stderr;

@@ -200,6 +200,7 @@ export function checkExpect(exp: ExpectSpec | undefined, exit: number, stdout: s
   if (exp.stderr !== undefined && stderr !== exp.stderr) problems.push(`stderr was ${JSON.stringify(stderr)}, expected ${JSON.stringify(exp.stderr)}`);
   for (const c of exp.contains) if (!stdout.includes(c)) problems.push(`stdout does not contain ${JSON.stringify(c)}`);
   for (const c of exp.notContains) if (stdout.includes(c)) problems.push(`stdout contains ${JSON.stringify(c)}`);
+  for (const r of exp.matches) if (!r.test(stdout)) problems.push(`stdout ${JSON.stringify(stdout)} does not match /${r.source}/`);
   return problems;
 }
 

@@ -120,6 +120,8 @@ export interface ExpectSpec {
   readonly contains: readonly string[];
   /** Strings that must not occur in standard output. */
   readonly notContains: readonly string[];
+  /** Regular expressions standard output must match (flag m: ^ and $ at every line). */
+  readonly matches: readonly RegExp[];
 }
 
 interface StepBase {
