@@ -105,6 +105,16 @@ describe("lvslab run --real", { skip, timeout: 600_000 }, () => {
     assertGone("lvs-dr", r);
   });
 
+  test("LVS-FullNAT passes for real: nginx logs the director's local address, the PROXY protocol v1 and v2 tell it the client", async () => {
+    const r = await runReal("labs/lvs-fullnat.yaml", "lvs-fullnat");
+    assert.equal(r.code, 0, r.err + r.out);
+    assert.doesNotMatch(r.err, /steps failed/);
+    assert.deepEqual(prompts(r.out), prompts((await runLabFile("labs/lvs-fullnat.yaml")).transcript));
+    // Real nginx's log lines, with the real time in them (the lab's expectations match them by pattern).
+    assert.match(r.out, /^192\.168\.1\.200 - - \[\d\d\/\w{3}\/\d{4}:/m);
+    assertGone("lvs-fullnat", r);
+  });
+
   const dir = mkdtempSync(join(tmpdir(), "lvslab-run-real-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
   const tiny = (name: string, steps: string): string => {
