@@ -286,6 +286,21 @@ describe("real director (network namespaces)", { skip: skipReason }, () => {
     assert.equal(get(`http://${VIP}/`).trim(), "2222222222222slave");
   });
 
+  test("a link that goes down and up again pauses the director, it does not stop it", async () => {
+    let err = "";
+    director.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    for (const dev of ["eth1", "eth0"]) {
+      inNs(NS.d, "ip", "link", "set", dev, "down");
+      await new Promise((r) => setTimeout(r, 200));
+      inNs(NS.d, "ip", "link", "set", dev, "up");
+    }
+    // The veth's carrier is back within a few ms; the requests go on in wrr order (1, 2, 2).
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual([1, 2, 3].map(() => get(`http://${VIP}/`).trim()), ["1111111111111master", "2222222222222slave", "2222222222222slave"]);
+    assert.equal(director.exitCode, null);
+    assert.doesNotMatch(err, /packet I\/O stopped|ENETDOWN/);
+  });
+
   test("offloads on: partial checksums completed, super-frames cut to the MTU", { skip: has("ethtool") ? undefined : "ethtool is not installed" }, async () => {
     const on = ["tx", "on", "tso", "on", "gso", "on", "gro", "on"];
     for (const [ns, dev] of [[NS.c, "c0"], [NS.sw, "d0"], [NS.sw, "r1"], [NS.sw, "r2"], [NS.r1, "eth0"], [NS.r2, "eth0"], [NS.d, "eth0"], [NS.d, "eth1"]] as const) {

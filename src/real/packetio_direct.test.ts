@@ -84,7 +84,7 @@ test("received frames keep their bytes, per socket, while reading goes on across
   for (const f of paths) assert.equal(spawnSync("mkfifo", [f]).status, 0);
   const readers = paths.map((f) => openSync(f, fsc.O_RDONLY | fsc.O_NONBLOCK));
   const writers = paths.map((f) => openSync(f, fsc.O_WRONLY));
-  const io = openDirectPacketIo(["a", "b"], new Map([["a", readers[0]!], ["b", readers[1]!]]));
+  const io = openDirectPacketIo(["a", "b"], new Map([["a", { rx: readers[0]!, tx: readers[0]! }], ["b", { rx: readers[1]!, tx: readers[1]! }]]));
   try {
     await io.ready;
     const got: Array<[number, Uint8Array]> = [];
@@ -127,7 +127,10 @@ test("received frames keep their bytes, per socket, while reading goes on across
 
 test("the launcher's hand-over: sockets by interface, its failure as the error the bridge gives", () => {
   assert.equal(inheritedPacketFds({}), undefined);
-  assert.deepEqual(inheritedPacketFds({ [FDS_ENV]: "eth0=3,eth1=4,bad,x=1" }), new Map([["eth0", 3], ["eth1", 4]]));
+  assert.deepEqual(
+    inheritedPacketFds({ [FDS_ENV]: "eth0=3:4,eth1=5:6,bad,x=1,y=7:1,z=8:9:10,w=:9,eth2=11" }),
+    new Map([["eth0", { rx: 3, tx: 4 }], ["eth1", { rx: 5, tx: 6 }], ["eth2", { rx: 11, tx: 11 }]]),
+  );
   const e = inheritedPacketFds({ [ERROR_ENV]: "eth1: Operation not permitted|1" });
   assert.ok(e instanceof Error);
   assert.equal(e.message, "cannot open a raw socket on eth1: Operation not permitted (real mode needs root, or CAP_NET_RAW and CAP_NET_ADMIN)");

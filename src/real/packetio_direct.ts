@@ -9,6 +9,7 @@
  * The launcher passes the descriptors in LVSLAB_PACKET_FDS ("eth0=3,eth1=4"), or the
  * reason it could not open them in LVSLAB_PACKET_ERROR ("eth0: Operation not permitted|1").
  */
+import { closeSync } from "node:fs";
 import { getSystemErrorName } from "node:util";
 import { completePartialChecksum } from "./offload.js";
 import { TxRing } from "./packetio_tx.js";
@@ -25,47 +26,84 @@ export const FDS_ENV = "LVSLAB_PACKET_FDS";
 export const ERROR_ENV = "LVSLAB_PACKET_ERROR";
 
 /**
- * The launcher: `python3 -c LAUNCH_PY IF... -- PROGRAM ARG...`. Protocol 0 until bound,
- * so a socket sees nothing from other interfaces meanwhile; PACKET_IGNORE_OUTGOING (Linux
- * 4.20+) keeps the namespace's own transmissions out; 4 MiB buffers each way.
+ * The launcher: `python3 -c LAUNCH_PY IF... -- PROGRAM ARG...`. Two sockets per interface:
+ *
+ * - one to receive, bound to every interface with a filter that keeps only this one's
+ *   frames (classic BPF on the frame's ifindex, attached before the socket is bound, so
+ *   nothing else is ever queued). Bound to the interface itself, the socket would take
+ *   ENETDOWN when the link goes down, a read() would return it and libuv stop reading for
+ *   good; bound to all, a link flap only pauses the frames, as it does for the kernel's
+ *   own forwarding. PACKET_IGNORE_OUTGOING (Linux 4.20+) keeps the namespace's own
+ *   transmissions out (the director's included);
+ * - one to send, bound to the interface with protocol 0: it receives nothing, and a
+ *   write() on it goes out of that interface.
+ *
+ * 4 MiB buffers each way.
  */
 export const LAUNCH_PY = String.raw`
-import os, socket, sys
+import ctypes, os, socket, struct, sys
 ETH_P_ALL = 3
 SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23
+SO_ATTACH_FILTER = 26
 SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
+libc = ctypes.CDLL(None, use_errno=True)
 args = sys.argv[1:]
 if args and args[0] == "--pdeathsig":
     # Relaunched by a director process that stays to wait for us: go when it goes.
-    import ctypes, signal
-    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    import signal
+    libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
     args = args[1:]
 sep = args.index("--")
 names, prog = args[:sep], args[sep + 1:]
+
+def buffers(s, force, opt):
+    try:
+        s.setsockopt(socket.SOL_SOCKET, force, 4 << 20)
+    except OSError:
+        try:
+            s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
+        except OSError:
+            pass
+
+def only_ifindex(s, ifindex):
+    # ld [ifidx]; jeq #ifindex, accept, drop; accept: ret #262144; drop: ret #0
+    code = [(0x20, 0, 0, 0xfffff008), (0x15, 0, 1, ifindex), (0x06, 0, 0, 0x40000), (0x06, 0, 0, 0)]
+    insns = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in code))
+    s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, struct.pack("HL", len(code), ctypes.addressof(insns)))
+
+def bind_all(s):
+    sll = struct.pack("HHiHBB8s", socket.AF_PACKET, socket.htons(ETH_P_ALL), 0, 0, 0, 0, b"")
+    if libc.bind(s.fileno(), sll, len(sll)) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+
 fds, socks = [], []
 try:
     for name in names:
-        # Protocol 0 until bound: the socket sees nothing from other interfaces meanwhile.
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
-        socks.append(s)
         try:
-            s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            ifindex = socket.if_nametoindex(name)
+        except OSError:
+            raise OSError(19, os.strerror(19))  # ENODEV
+        # Protocol 0 until bound: the socket sees nothing meanwhile.
+        rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        socks.append(rx)
+        try:
+            rx.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         except OSError:
             raise LookupError()
-        for force, opt in ((SO_RCVBUFFORCE, socket.SO_RCVBUF), (SO_SNDBUFFORCE, socket.SO_SNDBUF)):
-            try:
-                s.setsockopt(socket.SOL_SOCKET, force, 4 << 20)
-            except OSError:
-                try:
-                    s.setsockopt(socket.SOL_SOCKET, opt, 4 << 20)
-                except OSError:
-                    pass
-        s.bind((name, ETH_P_ALL))
-    for name, s in zip(names, socks):
-        fd = s.detach()
-        os.set_inheritable(fd, True)
-        fds.append("%s=%d" % (name, fd))
+        buffers(rx, SO_RCVBUFFORCE, socket.SO_RCVBUF)
+        only_ifindex(rx, ifindex)
+        bind_all(rx)
+        tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        socks.append(tx)
+        buffers(tx, SO_SNDBUFFORCE, socket.SO_SNDBUF)
+        tx.bind((name, 0))
+    for i, name in enumerate(names):
+        rx, tx = socks[2 * i].detach(), socks[2 * i + 1].detach()
+        os.set_inheritable(rx, True)
+        os.set_inheritable(tx, True)
+        fds.append("%s=%d:%d" % (name, rx, tx))
     os.environ["LVSLAB_PACKET_FDS"] = ",".join(fds)
 except LookupError:
     # Linux < 4.20 cannot keep our own transmissions out of a socket: the bridge, which
@@ -134,8 +172,17 @@ export function directIoAvailable(): boolean {
   return pipeWrap() !== undefined;
 }
 
-/** The sockets the launcher left us, by interface name; an Error for the launcher's failure; undefined when not launched so. */
-export function inheritedPacketFds(env: NodeJS.ProcessEnv = process.env): Map<string, number> | Error | undefined {
+/** An interface's two sockets: one that receives its frames, one that sends on it. */
+export interface PacketFds {
+  readonly rx: number;
+  readonly tx: number;
+}
+
+/**
+ * The sockets the launcher left us, by interface name ("eth0=3:4": receive on 3, send on 4;
+ * "eth0=3": both on 3); an Error for the launcher's failure; undefined when not launched so.
+ */
+export function inheritedPacketFds(env: NodeJS.ProcessEnv = process.env): Map<string, PacketFds> | Error | undefined {
   const err = env[ERROR_ENV];
   if (err !== undefined) {
     const bar = err.lastIndexOf("|");
@@ -145,16 +192,20 @@ export function inheritedPacketFds(env: NodeJS.ProcessEnv = process.env): Map<st
   }
   const v = env[FDS_ENV];
   if (v === undefined) return undefined;
-  const m = new Map<string, number>();
+  const m = new Map<string, PacketFds>();
+  const fdOf = (x: string | undefined): number | undefined => (x !== undefined && /^\d+$/.test(x) && Number(x) > 2 ? Number(x) : undefined);
   for (const part of v.split(",")) {
     const eq = part.lastIndexOf("=");
-    const fd = Number(part.slice(eq + 1));
-    if (eq > 0 && Number.isInteger(fd) && fd > 2) m.set(part.slice(0, eq), fd);
+    if (eq <= 0) continue;
+    const [a, b, ...rest] = part.slice(eq + 1).split(":");
+    const rx = fdOf(a);
+    const tx = b === undefined ? rx : fdOf(b);
+    if (rx !== undefined && tx !== undefined && rest.length === 0) m.set(part.slice(0, eq), { rx, tx });
   }
   return m;
 }
 
-export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<string, number>): PacketIo {
+export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<string, PacketFds>): PacketIo {
   const pw = pipeWrap();
   const n = ifaces.length;
   const stats: PacketIoStats = { tx: zeros(n), txDropped: zeros(n), rx: zeros(n), rxCsumFixed: zeros(n), rxTruncated: zeros(n) };
@@ -190,7 +241,12 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
     close() {
       if (closed) return;
       closed = true;
-      ring?.close();
+      // The sending sockets are closed once the transmit thread is gone: a descriptor
+      // number freed under it could be reused by the next open() and written to.
+      const txOnly = ifaces.map((x) => fds.get(x)).filter((f): f is PacketFds => f !== undefined && f.tx !== f.rx).map((f) => f.tx);
+      void ring?.close().then(() => {
+        for (const fd of txOnly) closeQuietly(fd);
+      });
       for (const h of handles) {
         h.readStop();
         h.close();
@@ -201,7 +257,7 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
     io.ready.catch(() => undefined);
     return io;
   }
-  ring = new TxRing(ifaces.map((x) => fds.get(x)!), (e) => io.onExit(`transmit thread: ${e.message}`));
+  ring = new TxRing(ifaces.map((x) => fds.get(x)!.tx), (e) => io.onExit(`transmit thread: ${e.message}`));
   // Each socket reads its frames straight into a slab of its own, each where the previous
   // one ended (8-byte aligned), and they are handed on as views of it: no copy, no
   // allocation per frame. A slab is never written twice: when the room left cannot hold
@@ -209,7 +265,7 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
   // some frame still points into it.
   const { state, nreadIndex } = pw!;
   ifaces.forEach((name, port) => {
-    const fd = fds.get(name)!;
+    const fd = fds.get(name)!.rx;
     const h = new pw!.Pipe(pw!.SOCKET);
     const err = h.open(fd);
     if (err) throw new Error(`${name}: cannot adopt the raw socket (uv error ${err})`);
@@ -258,4 +314,12 @@ export function openDirectPacketIo(ifaces: readonly string[], fds: ReadonlyMap<s
 
 function zeros(n: number): number[] {
   return new Array<number>(n).fill(0);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }

@@ -92,10 +92,11 @@ export class TxRing {
     return Atomics.load(this.counters, port * C_WORDS + (which === "sent" ? C_SENT : which === "full" ? C_FULL : C_ERR));
   }
 
-  close(): void {
+  /** Stops the thread; resolves once it is gone (no write of it can follow). */
+  close(): Promise<void> {
     Atomics.store(this.ctrl, STOP, 1);
     Atomics.notify(this.ctrl, TAIL);
-    void this.worker.terminate();
+    return this.worker.terminate().then(() => undefined);
   }
 }
 
