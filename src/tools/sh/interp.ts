@@ -274,10 +274,7 @@ export class Shell implements ExpandEnv {
       }
       if (!list) return this.st.status;
       await this.execList(list, fds);
-      // bash's "wait and cooperative exit": after Ctrl-C the shell stops only when the
-      // foreground command died of it (status > 128); a command that caught SIGINT and
-      // exited normally (tcpdump prints its summary and exits 0) lets the shell go on.
-      if (this.ctx.isInterrupted() && this.st.status > 128) throw new ExitSignal(this.st.status);
+      this.exitIfInterrupted(this.st.status);
     }
   }
 
@@ -300,14 +297,26 @@ export class Shell implements ExpandEnv {
         continue;
       }
       status = await this.execAndOr(ao, fds);
+      this.exitIfInterrupted(status);
     }
     return status;
+  }
+
+  /**
+   * bash's "wait and cooperative exit", checked after every foreground command: after
+   * Ctrl-C, a command that died of it (status > 128) ends the shell, and what follows in
+   * the list (`sleep 30; echo slept`) does not run; a command that caught SIGINT and exited
+   * normally (tcpdump prints its summary and exits 0) lets the shell go on.
+   */
+  private exitIfInterrupted(status: number): void {
+    if (status > 128 && this.ctx.isInterrupted()) throw new ExitSignal(status);
   }
 
   async execAndOr(ao: AndOr, fds: Fds): Promise<number> {
     if (ao.rest.length === 0) return this.execPipeline(ao.first, fds);
     let status = await this.suppressed(() => this.execPipeline(ao.first, fds));
     for (let k = 0; k < ao.rest.length; k++) {
+      this.exitIfInterrupted(status);
       const { op, p } = ao.rest[k]!;
       if ((op === "&&") !== (status === 0)) continue;
       const last = k === ao.rest.length - 1;
