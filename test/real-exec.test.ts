@@ -210,6 +210,66 @@ describe("lvslab exec on the userspace director: standard input, Ctrl-C, exit st
     assert.doesNotMatch(exec("vip", ["ipvsadm", "-S", "-n"], "none").out, /10\.7\.7\.7/, "the command did not run");
   });
 
+  test("shell on the lab that is up: lines run on the director and, after ssh, in a host's namespace; Ctrl-C interrupts", async () => {
+    const input = [
+      "ipvsadm -S -n | head -1", // the director's shell, its pipes included
+      "ssh client",
+      "hostname; curl -sS -m 3 http://192.168.75.131/ >/dev/null; echo curl $?",
+      "cat /proc/sys/net/ipv4/ip_forward", // the client's kernel, not the director
+      "exit",
+      "ssh nohost",
+      "nosuchcmd",
+      "exit",
+      "echo not reached",
+    ].join("\n") + "\n";
+    const r = spawnSync(process.execPath, [MAIN, "shell", LAB, "vip"], { cwd: repoPath(), env: ENV, encoding: "utf8", timeout: 60_000, input });
+    assert.equal(r.stdout, [
+      'lvslab shell: lab lvs-nat (up, real); hosts: vip, real_server1, real_server2, client. "ssh HOST" switches, "exit" leaves.',
+      "[root@vip ~]# ipvsadm -S -n | head -1",
+      "-A -t 192.168.75.131:80 -s wrr",
+      "[root@vip ~]# ssh client",
+      "[root@client ~]# hostname; curl -sS -m 3 http://192.168.75.131/ >/dev/null; echo curl $?",
+      "client",
+      "curl 0",
+      "[root@client ~]# cat /proc/sys/net/ipv4/ip_forward",
+      "0",
+      "[root@client ~]# exit",
+      "logout",
+      "Connection to client closed.",
+      "[root@vip ~]# ssh nohost",
+      "ssh: Could not resolve hostname nohost: Name or service not known",
+      "[root@vip ~]# nosuchcmd",
+      "[root@vip ~]# exit",
+      "",
+    ].join("\n"));
+    assert.equal(r.stderr, "bash: nosuchcmd: command not found\n");
+    assert.equal(r.status, 127, "the last command's status, as bash's exit gives it");
+    // Ctrl-C reaches the command that runs, on the director and on a kernel host alike.
+    const sh = spawn(process.execPath, [MAIN, "shell", LAB, "vip"], { cwd: repoPath(), env: ENV, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    sh.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number>((res) => sh.on("exit", (c) => res(c ?? -1)));
+    const until = async (text: string): Promise<void> => {
+      for (let i = 0; i < 500 && !out.includes(text); i++) await pause(20);
+      assert.ok(out.includes(text), `no ${JSON.stringify(text)} in ${JSON.stringify(out)}`);
+    };
+    sh.stdin!.write("sleep 30; echo slept\n");
+    await until("sleep 30; echo slept\n");
+    await pause(300);
+    sh.kill("SIGINT");
+    sh.stdin!.write("ssh client\nsleep 30\n");
+    await until("[root@client ~]# sleep 30\n");
+    await pause(300);
+    sh.kill("SIGINT");
+    sh.stdin!.end("echo back\n");
+    const t = setTimeout(() => sh.kill("SIGKILL"), 20_000);
+    const code = await done;
+    clearTimeout(t);
+    assert.equal(code, 0);
+    assert.doesNotMatch(out, /^slept$/m, "Ctrl-C ended the whole line, as in bash");
+    assert.match(out, /\[root@client ~\]# echo back\nback\n/);
+  });
+
   test("output into a pipe nobody reads any more (| head -1) ends exec with 141, as SIGPIPE ends the real command", async () => {
     const loop = ["sh", "-c", "while true; do echo y; sleep 0.1; done"];
     const codes = await Promise.all(["client", "vip"].map((host) => headOne(spawn(process.execPath, [MAIN, "exec", LAB, host, "--", ...loop], { cwd: repoPath(), env: ENV, stdio: ["ignore", "pipe", "pipe"] }))));

@@ -15,7 +15,7 @@ import { standardSetup } from "../lab/setup.js";
 import { attachPcaps } from "../lab/pcap.js";
 import { bashQuote } from "../tools/sh/quote.js";
 import { exitOnBrokenPipe, forwardedStdin, readStdinText, StdinTooLarge } from "./stdio.js";
-import { REAL_USAGE, realExec, realMain, realRun } from "../real/cli.js";
+import { REAL_USAGE, realExec, realMain, realRun, realShell } from "../real/cli.js";
 import { EXPLAIN_USAGE, parseExplainOptions, runExplain } from "../explain/cli.js";
 import { EXPORT_USAGE, parseExportOptions, runExport } from "../export/cli.js";
 
@@ -30,6 +30,7 @@ Commands:
   run LAB --real [--keep]       the same steps for real, on network namespaces (see Real mode below)
   exec LAB HOST -- CMD [ARG...]  run the lab's steps quietly, then one command on HOST
   shell LAB [HOST]              run the lab's steps quietly, then an interactive prompt on HOST
+                                (when LAB is up: on the real lab, see Real mode below)
   explain LAB                   run a lab and tell each connection's story hop by hop, and why it failed
   export LAB                    run a lab, then print its director's IPVS table as a keepalived.conf
                                 or as ipvsadm -S -n rules, for real directors
@@ -210,6 +211,10 @@ async function cmdExec(a: Args): Promise<number> {
 }
 
 async function cmdShell(a: Args): Promise<number> {
+  if (a.pos[0] !== undefined) {
+    const real = await realShell(a.pos[0], a.pos[1], resolveLab);
+    if (real !== undefined) return real;
+  }
   const lab = load(a.pos[0], a.seed);
   if (!lab) return 2;
   let host = lab.hosts.get(a.pos[1] ?? "") ?? [...lab.hosts.values()][0];

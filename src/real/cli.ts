@@ -10,6 +10,10 @@ import { execOnDirector } from "./director/cli.js";
 import { serveHttp } from "./nginx.js";
 import { labsWithState } from "./state.js";
 import { RealError } from "./sys.js";
+import { spawn } from "node:child_process";
+import { constants as osConstants } from "node:os";
+import { createInterface } from "node:readline";
+import { controlRequest } from "./control.js";
 import { down, EXIT_NOPERM, execInNamespace, execTarget, labState, status, up } from "./up.js";
 import { realModeBlocker } from "./sys.js";
 import { failureSummary } from "../lab/runner.js";
@@ -23,6 +27,8 @@ export const REAL_USAGE = `Real mode (Linux network namespaces; needs root):
   down LAB                      remove everything "up" created (idempotent)
   status                        the labs that are up
   exec LAB HOST -- CMD [ARG...]  when LAB is up: run CMD in HOST's namespace (on the director: through its control socket)
+  shell LAB [HOST]              when LAB is up: a prompt on HOST (the director's shell, or bash in the host's
+                                namespace); "ssh HOST" switches, "exit" leaves
   run LAB --real [--keep]       up, then the lab's steps for real with the same checks and transcript as run,
                                 then down (also on failure or Ctrl-C; --keep leaves it up). A lab of that
                                 name that is up already is left alone: the run builds its own copy
@@ -157,6 +163,102 @@ export async function realExec(labArg: string, host: string, cmd: string[], reso
   }
   // The director is lvslab itself: the command runs in its shell, through its control socket.
   return execOnDirector(t.control, cmd);
+}
+
+/**
+ * `lvslab shell LAB [HOST]` on a lab that is up: a prompt whose lines run one by one on a
+ * host — on the director in its shell through the control socket, on any other host with
+ * bash in its namespace — with Ctrl-C interrupting the command, as at a terminal. "ssh
+ * HOST" goes to another host and "exit" comes back, as in the simulator's shell.
+ * Undefined when the lab is not up.
+ */
+export async function realShell(labArg: string, hostArg: string | undefined, resolveLab: (a: string) => string): Promise<number | undefined> {
+  const name = upLabName(labArg, resolveLab);
+  if (name === undefined) return undefined;
+  const st = labState(name);
+  if (!st) return undefined;
+  const hosts = st.entries.flatMap((e) => (e.kind === "hostdir" ? [e.host] : []));
+  const first = hostArg ?? hosts[0];
+  if (first === undefined) return undefined;
+  if (typeof execTarget(st, first, []) === "string") {
+    err(execTarget(st, first, []) + "\n");
+    return 2;
+  }
+  const blocker = realModeBlocker();
+  if (blocker && hosts.some((h) => (execTarget(st, h, []) as { kind: string }).kind === "ns")) {
+    err(`lvslab: ${blocker}\n`);
+    return EXIT_NOPERM;
+  }
+
+  /** One line on one host; resolves to its exit status. */
+  const runLine = (host: string, line: string, interrupted: Promise<void>): Promise<number> => {
+    const t = execTarget(st, host, ["bash", "-c", line]);
+    if (typeof t === "string") return Promise.resolve(127);
+    if (t.kind === "director") {
+      return controlRequest(t.control, { argv: ["bash", "-c", line] }, { onStdout: out, onStderr: err, interrupt: interrupted }).then(
+        (r) => r.code,
+        (e: Error) => (err(`lvslab: ${e.message}\n`), 2),
+      );
+    }
+    return new Promise((res) => {
+      const child = spawn(t.argv[0]!, t.argv.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
+      void interrupted.then(() => child.kill("SIGINT"));
+      child.on("error", () => res(127));
+      child.on("exit", (c, sig) => res(c ?? 128 + (sig ? osConstants.signals[sig] : 0)));
+    });
+  };
+
+  const tty = process.stdin.isTTY === true;
+  out(`lvslab shell: lab ${st.name} (up, real); hosts: ${hosts.join(", ")}. "ssh HOST" switches, "exit" leaves.\n`);
+  const rl = createInterface({ input: process.stdin, output: tty ? process.stdout : undefined, terminal: tty, historySize: 500 });
+  const lines = rl[Symbol.asyncIterator]();
+  let host = first;
+  const stack: string[] = [];
+  let interrupt: (() => void) | undefined;
+  // Ctrl-C: a key readline reports on a terminal, a signal otherwise (kill -INT).
+  rl.on("SIGINT", () => {
+    if (interrupt) interrupt();
+    else {
+      // At the prompt, as bash does: the line is dropped, a new prompt.
+      rl.write(null, { ctrl: true, name: "u" });
+      out(`^C\n[root@${host} ~]# `);
+    }
+  });
+  const onSignal = (): void => interrupt?.();
+  process.on("SIGINT", onSignal);
+  let code = 0;
+  for (;;) {
+    out(`[root@${host} ~]# `);
+    const r = await lines.next();
+    if (r.done) {
+      out("\n");
+      break;
+    }
+    if (!tty) out(r.value + "\n");
+    const line = r.value.trim();
+    if (line === "") continue;
+    if (line === "exit" || line === "logout") {
+      const prev = stack.pop();
+      if (prev === undefined) break;
+      out(`logout\nConnection to ${host} closed.\n`);
+      host = prev;
+      continue;
+    }
+    const ssh = /^ssh\s+(?:root@)?(\S+)$/.exec(line);
+    if (ssh) {
+      if (typeof execTarget(st, ssh[1]!, []) === "string") out(`ssh: Could not resolve hostname ${ssh[1]}: Name or service not known\n`);
+      else {
+        stack.push(host);
+        host = ssh[1]!;
+      }
+      continue;
+    }
+    code = await runLine(host, line, new Promise<void>((res) => (interrupt = res)));
+    interrupt = undefined;
+  }
+  process.off("SIGINT", onSignal);
+  rl.close();
+  return code;
 }
 
 function httpd(args: string[]): Promise<number> {
