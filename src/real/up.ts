@@ -121,6 +121,7 @@ function build(spec: LabSpec, o: UpOptions, id: string): void {
   inNs(sw, swLines);
   const warnings: string[] = [];
   const segIndex = new Map(spec.segments.map((s, i) => [s.name, i]));
+  const attach: string[] = [];
   spec.hosts.forEach((h, hi) => {
     const ns = hostNs(id, h.name);
     addNamespace(name, ns);
@@ -131,13 +132,19 @@ function build(spec: LabSpec, o: UpOptions, id: string): void {
       // Created from the switch namespace with the peer straight into the host's: no
       // interface ever exists in the namespace lvslab runs in.
       portLines.push(`ip link add ${port} mtu ${n.mtu} type veth peer name ${sq(n.name)} address ${mac} mtu ${n.mtu} netns ${sq(ns)}`);
-      portLines.push(offloadsOff(port), `ip link set ${port} master ${bridgeName(segIndex.get(n.segment)!)} up`);
+      portLines.push(offloadsOff(port), `ip link set ${port} up`);
+      attach.push(`ip link set ${port} master ${bridgeName(segIndex.get(n.segment)!)}`);
     });
     warnings.push(...inNs(sw, portLines).warnings);
     const cfg = hostConfig(h, { kernelOwnsAddresses: !h.ipvs });
     warnings.push(...cfg.skipped.map((s) => `lvslab: warning: ${s}`));
     warnings.push(...inNs(ns, cfg.lines).warnings);
   });
+  // A Linux bridge floods a broadcast to its ports newest first; the simulator's switch
+  // floods in the lab's order of hosts. Joined to their bridges last host first, the ports
+  // get a broadcast in the lab's order, so a race between answers (several hosts replying
+  // to one ARP request) comes out as in the simulator.
+  warnings.push(...inNs(sw, attach.reverse()).warnings);
   for (const w of warnings) o.out(w + "\n");
   for (const h of spec.hosts) writeHostFiles(name, h);
   const summary: string[] = [];
