@@ -17,4 +17,9 @@ test("Ctrl-C ends the rest of the line when the command died of it, as bash does
   const t = await runCommand(client, "tcpdump -nn -i eth0 host 10.9.9.9; echo after $?", { limitUs: 1_000_000 });
   assert.equal(t.exit, 0);
   assert.match(t.io.text, /0 packets captured\n[\s\S]*after 0\n$/);
+  // After that, a status over 128 for another reason is only a status (bash exits only when
+  // the command it waited for died of the Ctrl-C).
+  const later = await runCommand(client, "tcpdump -nn -i eth0 host 10.9.9.9; (exit 200) || echo failed; if (exit 130); then :; else echo else; fi; echo end", { limitUs: 1_000_000 });
+  assert.equal(later.exit, 0);
+  assert.match(later.io.text, /\nfailed\nelse\nend\n$/);
 });

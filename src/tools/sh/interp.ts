@@ -274,7 +274,6 @@ export class Shell implements ExpandEnv {
       }
       if (!list) return this.st.status;
       await this.execList(list, fds);
-      this.exitIfInterrupted(this.st.status);
     }
   }
 
@@ -297,30 +296,32 @@ export class Shell implements ExpandEnv {
         continue;
       }
       status = await this.execAndOr(ao, fds);
-      this.exitIfInterrupted(status);
     }
     return status;
   }
 
   /**
-   * bash's "wait and cooperative exit", checked after every foreground command: after
-   * Ctrl-C, a command that died of it (status > 128) ends the shell, and what follows in
-   * the list (`sleep 30; echo slept`) does not run; a command that caught SIGINT and exited
-   * normally (tcpdump prints its summary and exits 0) lets the shell go on.
+   * A foreground pipeline, with bash's "wait and cooperative exit": when Ctrl-C came while
+   * it ran and it died of it (status > 128), the shell ends and what follows in the list
+   * (`sleep 30; echo slept`) does not run; one that caught SIGINT and exited normally
+   * (tcpdump prints its summary and exits 0) lets the shell go on, and so does a status
+   * over 128 after an interrupt that came earlier.
    */
-  private exitIfInterrupted(status: number): void {
-    if (status > 128 && this.ctx.isInterrupted()) throw new ExitSignal(status);
+  private async foreground(p: Pipeline, fds: Fds): Promise<number> {
+    const before = this.ctx.isInterrupted();
+    const status = await this.execPipeline(p, fds);
+    if (status > 128 && !before && this.ctx.isInterrupted()) throw new ExitSignal(status);
+    return status;
   }
 
   async execAndOr(ao: AndOr, fds: Fds): Promise<number> {
-    if (ao.rest.length === 0) return this.execPipeline(ao.first, fds);
-    let status = await this.suppressed(() => this.execPipeline(ao.first, fds));
+    if (ao.rest.length === 0) return this.foreground(ao.first, fds);
+    let status = await this.suppressed(() => this.foreground(ao.first, fds));
     for (let k = 0; k < ao.rest.length; k++) {
-      this.exitIfInterrupted(status);
       const { op, p } = ao.rest[k]!;
       if ((op === "&&") !== (status === 0)) continue;
       const last = k === ao.rest.length - 1;
-      status = last ? await this.execPipeline(p, fds) : await this.suppressed(() => this.execPipeline(p, fds));
+      status = last ? await this.foreground(p, fds) : await this.suppressed(() => this.foreground(p, fds));
     }
     return status;
   }
