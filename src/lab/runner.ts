@@ -200,8 +200,13 @@ export function checkExpect(exp: ExpectSpec | undefined, exit: number, stdout: s
   if (exp.stderr !== undefined && stderr !== exp.stderr) problems.push(`stderr was ${JSON.stringify(stderr)}, expected ${JSON.stringify(exp.stderr)}`);
   for (const c of exp.contains) if (!stdout.includes(c)) problems.push(`stdout does not contain ${JSON.stringify(c)}`);
   for (const c of exp.notContains) if (stdout.includes(c)) problems.push(`stdout contains ${JSON.stringify(c)}`);
-  for (const r of exp.matches) if (!r.test(stdout)) problems.push(`stdout ${JSON.stringify(stdout)} does not match /${r.source}/`);
+  for (const r of exp.matches) if (!r.test(stdout)) problems.push(`stdout ${JSON.stringify(clip(stdout))} does not match /${r.source}/`);
   return problems;
+}
+
+/** Long output cut for a message: its first 400 characters and how many more there were. */
+function clip(s: string): string {
+  return s.length <= 400 ? s : `${s.slice(0, 400)}… (${s.length - 400} more characters)`;
 }
 
 /** What `lvslab run` prints on stderr after the transcript when steps failed ("" when none did). */

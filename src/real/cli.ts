@@ -201,8 +201,16 @@ export async function realShell(labArg: string, hostArg: string | undefined, res
       );
     }
     return new Promise((res) => {
-      const child = spawn(t.argv[0]!, t.argv.slice(1), { stdio: ["ignore", "inherit", "inherit"] });
-      void interrupted.then(() => child.kill("SIGINT"));
+      // In a process group of its own, which Ctrl-C reaches whole (bash -c and the command
+      // it waits for), as the terminal's would: `sleep 30; echo slept` stops at the sleep.
+      const child = spawn(t.argv[0]!, t.argv.slice(1), { stdio: ["ignore", "inherit", "inherit"], detached: true });
+      void interrupted.then(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGINT");
+        } catch {
+          // already gone
+        }
+      });
       child.on("error", () => res(127));
       child.on("exit", (c, sig) => res(c ?? 128 + (sig ? osConstants.signals[sig] : 0)));
     });
@@ -215,20 +223,37 @@ export async function realShell(labArg: string, hostArg: string | undefined, res
   let host = first;
   const stack: string[] = [];
   let interrupt: (() => void) | undefined;
+  const showPrompt = (): void => {
+    const p = `[root@${host} ~]# `;
+    if (tty) {
+      rl.setPrompt(p);
+      rl.prompt();
+    } else out(p);
+  };
+  let code = 0;
   // Ctrl-C: a key readline reports on a terminal, a signal otherwise (kill -INT).
   rl.on("SIGINT", () => {
     if (interrupt) interrupt();
     else {
       // At the prompt, as bash does: the line is dropped, a new prompt.
-      rl.write(null, { ctrl: true, name: "u" });
-      out(`^C\n[root@${host} ~]# `);
+      const line = rl as unknown as { line: string; cursor: number };
+      line.line = "";
+      line.cursor = 0;
+      out("^C\n");
+      showPrompt();
     }
   });
-  const onSignal = (): void => interrupt?.();
+  // Not on a terminal, a SIGINT at the prompt ends the shell, as it ends a bash reading a script.
+  const onSignal = (): void => {
+    if (interrupt) interrupt();
+    else {
+      code = 130;
+      rl.close();
+    }
+  };
   process.on("SIGINT", onSignal);
-  let code = 0;
   for (;;) {
-    out(`[root@${host} ~]# `);
+    showPrompt();
     const r = await lines.next();
     if (r.done) {
       out("\n");

@@ -99,6 +99,8 @@ try:
         socks.append(tx)
         buffers(tx, SO_SNDBUFFORCE, socket.SO_SNDBUF)
         tx.bind((name, 0))
+        # A full buffer is a full NIC ring: the transmit thread retries a moment, then drops.
+        tx.setblocking(False)
     for i, name in enumerate(names):
         rx, tx = socks[2 * i].detach(), socks[2 * i + 1].detach()
         os.set_inheritable(rx, True)
