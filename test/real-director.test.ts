@@ -398,4 +398,16 @@ describe("real director on quiet interfaces", { skip: skipReason }, () => {
     d.kill("SIGTERM");
     assert.equal(await waitExit(d, 5000), 0);
   });
+
+  test("an interface deleted under it is told on stderr; the director stays up", async () => {
+    must("ip", "-n", ns, "link", "add", "q2", "type", "veth", "peer", "name", "q3");
+    must("ip", "-n", ns, "link", "set", "q2", "up");
+    const d = startIn(ns, [process.execPath, CLI, "director", "--iface", "q0", "--iface", "q2", "--control", join(tmpdir(), `${ns}.sock`)]);
+    await waitForLine(d, "lvslab director: ready", 10_000);
+    must("ip", "-n", ns, "link", "del", "q2");
+    await waitForLine(d, "q2: the interface is gone (deleted, or made again): its frames no longer reach the director; restart it", 5000);
+    assert.equal(d.exitCode, null);
+    d.kill("SIGTERM");
+    assert.equal(await waitExit(d, 5000), 0);
+  });
 });

@@ -58,6 +58,9 @@ export function realMac(ifname: string): Mac | undefined {
   }
 }
 
+/** How often the director looks for its interfaces (a deleted one is told on stderr). */
+const IFACE_WATCH_MS = 1000;
+
 export function realMtu(ifname: string): number | undefined {
   try {
     const v = Number(readFileSync(`/sys/class/net/${ifname}/mtu`, "utf8").trim());
@@ -168,6 +171,25 @@ export async function startDirector(opts: DirectorOptions): Promise<Director> {
       throw e;
     }
   }
+  // The sockets follow an interface by its index: one deleted (or deleted and made again)
+  // no longer brings its frames. Told once, on stderr, rather than going quiet.
+  const ifindexOf = (n: string): string | undefined => {
+    try {
+      return readFileSync(`/sys/class/net/${n}/ifindex`, "utf8").trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const indexes = ifaces.map(ifindexOf);
+  const told = new Set<string>();
+  const watch = setInterval(() => {
+    ifaces.forEach((n, i) => {
+      if (told.has(n) || indexes[i] === undefined || ifindexOf(n) === indexes[i]) return;
+      told.add(n);
+      warn(`${n}: the interface is gone (deleted, or made again): its frames no longer reach the director; restart it`);
+    });
+  }, IFACE_WATCH_MS);
+  watch.unref();
   let closed = false;
   return {
     host,
@@ -178,6 +200,7 @@ export async function startDirector(opts: DirectorOptions): Promise<Director> {
     close: async () => {
       if (closed) return;
       closed = true;
+      clearInterval(watch);
       await control?.close();
       driver.stop();
       io.close();
