@@ -12,7 +12,10 @@
  * and the packets per second lvslab's director forwarded in (b). Every run is bounded
  * (wrk -d, --timeout, and a hard kill); the lab is taken down at the end, also on failure.
  *
- *   node dist/bench/real.js [--duration S] [--connections N]
+ *   node dist/bench/real.js [--duration S] [--connections N] [--rounds N]
+ *
+ * --rounds N repeats the whole run (a fresh lab each time) and adds the medians and ranges:
+ * figures on a shared VM move by tens of percent from run to run.
  *
  * LVSLAB_PACKET_IO=bridge measures (b) with the Python packet bridge instead of the
  * director's own sockets.
@@ -95,33 +98,14 @@ function ipvsPackets(): number {
   return m ? Number(m[1]) + Number(m[2]) : NaN;
 }
 
-function main(): number {
-  const args = process.argv.slice(2);
-  let seconds = 5;
-  let conns = 8;
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === "--duration") seconds = Number(args[++i]);
-    else if (args[i] === "--connections") conns = Number(args[++i]);
-    else {
-      process.stderr.write("usage: node dist/bench/real.js [--duration S] [--connections N]\n");
-      return 2;
-    }
-  }
-  if (!(seconds >= 1 && seconds <= 60) || !(conns >= 1 && conns <= 256)) {
-    process.stderr.write("bench:real: --duration 1..60 seconds, --connections 1..256\n");
-    return 2;
-  }
-  if (process.getuid?.() !== 0) {
-    process.stderr.write("bench:real: needs root (network namespaces)\n");
-    return 77;
-  }
-  for (const p of ["ip", "wrk", "nginx", "python3"]) {
-    if (!which(p)) {
-      process.stderr.write(`bench:real: needs ${p} (Debian: apt-get install -y iproute2 wrk nginx-light python3)\n`);
-      return 77;
-    }
-  }
-  const haproxy = which("haproxy");
+interface Round {
+  rows: Array<[string, Wrk | string]>;
+  pps: number;
+  io: string;
+}
+
+/** One round: the lab up, (a), (b) and (c) measured, the lab down (also on failure). */
+function round(seconds: number, conns: number, haproxy: string | undefined): Round {
   lvslab("down", LAB); // a run killed earlier
   const rows: Array<[string, Wrk | string]> = [];
   let pps = NaN;
@@ -178,22 +162,78 @@ function main(): number {
   } finally {
     lvslab("down", LAB);
   }
+  return { rows, pps, io };
+}
+
+function main(): number {
+  const args = process.argv.slice(2);
+  let seconds = 5;
+  let conns = 8;
+  let rounds = 1;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--duration") seconds = Number(args[++i]);
+    else if (args[i] === "--connections") conns = Number(args[++i]);
+    else if (args[i] === "--rounds") rounds = Number(args[++i]);
+    else {
+      process.stderr.write("usage: node dist/bench/real.js [--duration S] [--connections N] [--rounds N]\n");
+      return 2;
+    }
+  }
+  if (!(seconds >= 1 && seconds <= 60) || !(conns >= 1 && conns <= 256) || !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 10)) {
+    process.stderr.write("bench:real: --duration 1..60 seconds, --connections 1..256, --rounds 1..10\n");
+    return 2;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write("bench:real: needs root (network namespaces)\n");
+    return 77;
+  }
+  for (const p of ["ip", "wrk", "nginx", "python3"]) {
+    if (!which(p)) {
+      process.stderr.write(`bench:real: needs ${p} (Debian: apt-get install -y iproute2 wrk nginx-light python3)\n`);
+      return 77;
+    }
+  }
+  const haproxy = which("haproxy");
+  const results: Round[] = [];
+  for (let r = 0; r < rounds; r++) results.push(round(seconds, conns, haproxy));
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? os.cpus()[0]?.model ?? "?";
   const out: string[] = [
     `lvslab bench:real — ${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} CPUs (${cpu}), Linux ${os.release()}, node ${process.version}`,
     `wrk -t1 -c${conns} -d${seconds}s --timeout 2s --latency -H "Connection: close" (one request per TCP connection), from the client's namespace`,
-    "",
-    `${"path".padEnd(48)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}  errors`,
   ];
-  for (const [name, r] of rows) {
-    if (typeof r === "string") out.push(`${name.padEnd(48)} ${r}`);
-    else out.push(`${name.padEnd(48)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${r.errors || "-"}`);
+  results.forEach(({ rows, pps, io }, k) => {
+    out.push("");
+    if (rounds > 1) out.push(`round ${k + 1} of ${rounds}`);
+    out.push(`${"path".padEnd(48)} ${"req/s".padStart(9)} ${"p50 ms".padStart(8)} ${"p99 ms".padStart(8)}  errors`);
+    for (const [name, r] of rows) {
+      if (typeof r === "string") out.push(`${name.padEnd(48)} ${r}`);
+      else out.push(`${name.padEnd(48)} ${r.rps.toFixed(0).padStart(9)} ${r.p50.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}  ${r.errors || "-"}`);
+    }
+    out.push("", `lvslab director, (b): ${pps.toFixed(0)} packets/s forwarded (IPVS InPkts + OutPkts over the run); packet I/O: ${io}`);
+    const [a, b, c] = rps(rows);
+    out.push(`lvslab / ceiling: ${(b! / a!).toFixed(2)}   lvslab / HAProxy: ${(b! / c!).toFixed(2)}   (goals: >= 0.5 and >= 1.0)`);
+  });
+  if (rounds > 1) {
+    // Run-to-run noise on a shared VM is tens of percent: medians of the rounds, with their range.
+    const col = (f: (r: Round) => number): string => {
+      const v = results.map(f).filter((x) => !Number.isNaN(x)).sort((x, y) => x - y);
+      if (v.length === 0) return "-";
+      const med = v.length % 2 ? v[v.length >> 1]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+      const d = med >= 100 ? 0 : 2;
+      return `${med.toFixed(d)} (${v[0]!.toFixed(d)}-${v[v.length - 1]!.toFixed(d)})`;
+    };
+    out.push("", `medians of ${rounds} rounds (range):`);
+    results[0]!.rows.forEach(([name], i) => out.push(`${name.padEnd(48)} ${col((r) => rps(r.rows)[i]!)} req/s`));
+    out.push(`lvslab director, (b): ${col((r) => r.pps)} packets/s`);
+    out.push(`lvslab / ceiling: ${col((r) => rps(r.rows)[1]! / rps(r.rows)[0]!)}   lvslab / HAProxy: ${col((r) => rps(r.rows)[1]! / rps(r.rows)[2]!)}`);
   }
-  out.push("", `lvslab director, (b): ${pps.toFixed(0)} packets/s forwarded (IPVS InPkts + OutPkts over the run); packet I/O: ${io}`);
-  const [a, b, c] = rows.map(([, r]) => (typeof r === "string" ? NaN : r.rps));
-  out.push(`lvslab / ceiling: ${(b! / a!).toFixed(2)}   lvslab / HAProxy: ${(b! / c!).toFixed(2)}   (goals: >= 0.5 and >= 1.0)`);
   process.stdout.write(out.join("\n") + "\n");
   return 0;
+}
+
+
+function rps(rows: Array<[string, Wrk | string]>): number[] {
+  return rows.map(([, r]) => (typeof r === "string" ? NaN : r.rps));
 }
 
 process.exitCode = main();
