@@ -30,6 +30,7 @@ import { natXmit } from "./xmit/nat.js";
 import { tunXmit } from "./xmit/tun.js";
 import { fnatIn, fnatOut, newFnatStats, type FnatKnobs } from "./xmit/fnat.js";
 import { FnatTable, Laddr, type LaddrPool } from "./laddr.js";
+import { sipCallId } from "./pe_sip.js";
 import { natIcmp, parseIcmpQuote } from "./xmit/icmp.js";
 import { formatIp4, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ip4FillChecksum, natRewriteSrc } from "../wire/index.js";
 
@@ -84,6 +85,7 @@ const SCHED_NODEST = -2; // ip_vs_leave: ICMP port unreachable
 const SCHED_IGNORED = -3; // not ours: accept
 const SCHED_FATAL = -4; // drop without ICMP
 const SCHED_NOPORT = -5; // FullNAT: no free local port (ip_vs_conn_new failed): ICMP port unreachable
+const SCHED_PE_DROP = -6; // the persistence engine found no key (sip: no Call-ID): drop, no ICMP, no counter
 const CONN_F_FULLNAT = 0x0005;
 
 const DEST_TRASH_PERIOD_US = 120 * US;
@@ -118,6 +120,10 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   private readonly hasTwos: boolean;
   /** The connection table (rows addressed by integer handles). */
   readonly tab: ConnTable;
+  /** The sip persistence engine's templates: row -> Call-ID, and Call-ID -> rows. */
+  private readonly sipCallIds = new Map<number, string>();
+  private readonly sipTemplates = new Map<string, Set<number>>();
+  private sipRegistered = false;
   readonly totalStats = new StatsBlock();
 
   private readonly svcs = new ServiceTable();
@@ -229,8 +235,20 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     return this.schedulerFor(name, false) !== undefined;
   }
 
+  /** `modprobe ip_vs_pe_NAME`: the engine registers (and logs it) once. False when there is no such engine. */
+  loadPe(name: string): boolean {
+    if (name !== "sip") return false;
+    if (!this.sipRegistered) {
+      this.sipRegistered = true;
+      this.ports.log("IPVS: [sip] pe registered.");
+    }
+    return true;
+  }
+
   private checkPe(pe: string): IpvsErrno | undefined {
-    if (pe === "" || pe === "sip") return undefined;
+    if (pe === "") return undefined;
+    // ip_vs_pe_getbyname loads the module on demand.
+    if (this.loadPe(pe)) return undefined;
     this.ports.log(`IPVS: persistence engine module ip_vs_pe_${pe} not found`);
     return "ENOENT";
   }
@@ -522,7 +540,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     this.rlLog("IPVS: bind local address: no port available");
     this.tab.unhash(cp);
     this.unbind(cp);
-    this.tab.free(cp);
+    this.freeRow(cp);
     return false;
   }
 
@@ -611,8 +629,8 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       state,
       expiresSec: Math.max(0, Math.floor((t.expires[i]! - now) / US)),
       flags: f,
-      peName: "",
-      peData: "",
+      peName: this.sipCallIds.has(i) ? "sip" : "",
+      peData: this.sipCallIds.get(i) ?? "",
     };
   }
 
@@ -782,7 +800,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       tab.control[i] = NIL;
     }
     this.unbind(i);
-    tab.free(i);
+    this.freeRow(i);
   }
 
   /** ip_vs_control_assure_ct. */
@@ -881,7 +899,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   /** ip_vs_schedule: a connection row, or SCHED_*. */
-  private schedule(svc: Service, ctx: HookContext, proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
+  private schedule(svc: Service, ctx: HookContext, b: Uint8Array, proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
     // Do not schedule replies from a local real server.
     if (ctx.inIf === "" && this.tab.inLookup(proto, daddr, dport, saddr, sport) >= 0) return SCHED_IGNORED;
     // Never schedule active FTP data connections from a real server.
@@ -892,7 +910,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     sp.daddr = daddr;
     sp.sport = sport;
     sp.dport = dport;
-    if (svc.flags & SVC_F_PERSISTENT) return this.schedPersist(svc, ctx, proto, saddr, sport, daddr, dport);
+    if (svc.flags & SVC_F_PERSISTENT) return this.schedPersist(svc, ctx, b, proto, saddr, sport, daddr, dport);
     if (!svc.fwmark && dport !== svc.port) {
       if (!svc.port) this.ports.log("IPVS: Schedule: port zero only supported in persistent services, check your ipvs configuration");
       return SCHED_NODEST;
@@ -927,7 +945,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
   }
 
   /** ip_vs_sched_persist. */
-  private schedPersist(svc: Service, ctx: HookContext, proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
+  private schedPersist(svc: Service, ctx: HookContext, b: Uint8Array, proto: number, saddr: number, sport: number, daddr: number, dport: number): number {
     const tab = this.tab;
     const snet = (saddr & svc.netmask) >>> 0;
     let tProto = proto;
@@ -939,7 +957,17 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       tProto = 0;
       tVaddr = svc.fwmark;
     }
-    let ct = tab.templateLookup(tProto, snet, tVaddr, tVport);
+    // ip_vs_conn_fill_param_persist: the sip engine keys the template by Call-ID too; a
+    // datagram it cannot read one from is dropped (not TCP, no Call-ID, not followed by a
+    // line end, longer than 255 bytes).
+    let callId: string | undefined;
+    if (svc.pe === "sip") {
+      const hl = (b[0]! & 0x0f) * 4;
+      if (proto !== IPPROTO_UDP || hl + 8 >= b.length) return SCHED_PE_DROP;
+      callId = sipCallId(b.subarray(hl + 8));
+      if (callId === undefined) return SCHED_PE_DROP;
+    }
+    let ct = callId === undefined ? tab.templateLookup(tProto, snet, tVaddr, tVport) : this.sipTemplateLookup(callId, tProto, snet, tVaddr, tVport);
     let dest: Dest;
     if (ct < 0 || !this.checkTemplate(ct)) {
       const r = svc.sched.schedule(svc, this.sp);
@@ -951,6 +979,12 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       const tDport = dport === svc.port && svc.port !== FTPPORT ? dest.port : 0;
       ct = this.newConn(tProto, snet, 0, tVaddr, tVport, dest.addr, tDport, CONN_F_TEMPLATE, dest, ctx.fwmark);
       tab.timeout[ct] = svc.timeout;
+      if (callId !== undefined) {
+        this.sipCallIds.set(ct, callId);
+        let rows = this.sipTemplates.get(callId);
+        if (!rows) this.sipTemplates.set(callId, (rows = new Set()));
+        rows.add(ct);
+      }
     } else {
       dest = this.destOf(ct)!;
     }
@@ -965,6 +999,33 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     tab.arm(ct, this.ports.now() + tab.timeout[ct]! * US);
     this.connStats(dest, svc);
     return cp;
+  }
+
+  /**
+   * ip_vs_ct_in_get with the sip engine's ct_match: a hashed template of this Call-ID with
+   * the same protocol, client network, virtual address and port (the newest, as the
+   * kernel's hash chain gives it).
+   */
+  private sipTemplateLookup(callId: string, proto: number, snet: number, vaddr: number, vport: number): number {
+    const tab = this.tab;
+    let found = NIL;
+    for (const ct of this.sipTemplates.get(callId) ?? []) {
+      if (tab.proto[ct] === proto && tab.caddr[ct] === snet && tab.vaddr[ct] === vaddr && tab.vport[ct] === vport &&
+        (tab.flags[ct]! & (CONN_F_TEMPLATE | CONN_F_HASHED)) === (CONN_F_TEMPLATE | CONN_F_HASHED)) found = ct;
+    }
+    return found;
+  }
+
+  /** A row back to the table's free list, with its persistence engine data. */
+  private freeRow(i: number): void {
+    const callId = this.sipCallIds.get(i);
+    if (callId !== undefined) {
+      this.sipCallIds.delete(i);
+      const rows = this.sipTemplates.get(callId);
+      rows?.delete(i);
+      if (rows?.size === 0) this.sipTemplates.delete(callId);
+    }
+    this.tab.free(i);
   }
 
   /** ip_vs_leave: no dest: ICMP port unreachable to the client, drop. */
@@ -1081,10 +1142,11 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       const svc = this.serviceFind(ctx.fwmark, proto, daddr, dport);
       if (svc === undefined) return { action: "accept", packet: b };
       if (this.todrop()) return { action: "drop", reason: "ipvs-drop-packet-defense" };
-      cp = this.schedule(svc, ctx, proto, saddr, sport, daddr, dport);
+      cp = this.schedule(svc, ctx, b, proto, saddr, sport, daddr, dport);
       if (cp < 0) {
         if (cp === SCHED_IGNORED) return { action: "accept", packet: b, note: ACCEPT_NOT_OURS };
         if (cp === SCHED_FATAL) return { action: "drop", reason: "ipvs-schedule-failed" };
+        if (cp === SCHED_PE_DROP) return { action: "drop", reason: "ipvs-pe-sip-no-call-id" };
         if (cp === SCHED_NOPORT) return this.leave(svc, b, dport, true);
         return this.leave(svc, b, dport);
       }
@@ -1122,7 +1184,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     // ip_vs_conn_put: one-packet entries go at once; others re-arm their timer.
     if (f & CONN_F_ONE_PACKET) {
       this.unbind(cp);
-      tab.free(cp);
+      this.freeRow(cp);
     } else {
       tab.arm(cp, this.ports.now() + tab.timeout[cp]! * US);
     }

@@ -26,8 +26,7 @@
  * switches overhead, active TCP states, threshold hysteresis and sh/dh hashing to the
  * long-standing behaviour.
  *
- * Not implemented (yet): SCTP, IPv6, the sip persistence engine (accepted by name
- * only), FTP helper, cache_bypass entries, drop_entry defense, sync daemon traffic (only
+ * Not implemented (yet): SCTP, IPv6, the sip persistence engine's conn_out, FTP helper, cache_bypass entries, drop_entry defense, sync daemon traffic (only
  * its control-plane state), GUE/GRE tunnels (dropped with a reason), MTU / frag-needed
  * checks (the ports give no MTU), schedule_icmp.
  */

@@ -8,7 +8,7 @@ import type { Tool } from "../types.js";
 import { hostOf } from "./common.js";
 
 const KVER = "6.1.0-28-amd64";
-const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr", "ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "ip_vs_ftp"]; // no ip_vs_twos before Linux 6.2;
+const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr", "ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "ip_vs_ftp", "ip_vs_pe_sip"]; // no ip_vs_twos before Linux 6.2;
 // toa: the real-server module of Alibaba LVS / DPVS (built out of tree; lvslab hosts have it).
 const OTHER_MODULES = ["toa", "nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "tun", "dummy", "bridge", "8021q"];
 
@@ -60,7 +60,8 @@ export const modprobe: Tool = async (ctx) => {
     if (mod.startsWith("ip_vs")) {
       const engine = host.enableIpvs();
       // A scheduler module registers itself on load (and logs it), as ip_vs_rr etc. do.
-      if (mod !== "ip_vs" && mod !== "ip_vs_ftp") engine.loadScheduler(mod.slice("ip_vs_".length));
+      if (mod === "ip_vs_pe_sip") engine.loadPe("sip");
+      else if (mod !== "ip_vs" && mod !== "ip_vs_ftp") engine.loadScheduler(mod.slice("ip_vs_".length));
     }
   }
   return 0;
