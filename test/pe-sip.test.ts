@@ -11,6 +11,7 @@ import { readFileSync } from "node:fs";
 import { parseIp4 } from "../src/wire/addr.js";
 import { drive, runCommand } from "../src/lab/runner.js";
 import { sipCallId } from "../src/ipvs/pe_sip.js";
+import { explainDrop } from "../src/explain/rules.js";
 import { buildLabFile, repoPath } from "./helpers.js";
 
 const golden = readFileSync(repoPath("test/golden/kernel/pe-sip.out"), "utf8");
@@ -51,6 +52,9 @@ test("sip persistence: the Call-ID keeps a call on one real server, a datagram w
     await drive(world, () => false, world.now() + 300_000);
   }
   await drive(world, () => false, world.now() + 2_000_000);
+  // The three datagrams without a readable Call-ID: dropped on the director, said why.
+  assert.equal(world.trace.drops.get("vip: IPVS: ipvs-pe-sip-no-call-id"), 3);
+  assert.equal(explainDrop("IPVS: ipvs-pe-sip-no-call-id").rule, "ipvs-pe-sip");
   const conns = await runCommand(vip, "cat /proc/net/ip_vs_conn");
   assert.deepEqual(norm(conns.io.text.split("\n").filter((l) => l !== "")), norm(section("/proc/net/ip_vs_conn")));
   const pc = await runCommand(vip, "ipvsadm -L -n -c --persistent-conn");

@@ -64,6 +64,13 @@ const RULES: { re: RegExp; rule: string; plain: (m: RegExpExecArray) => string }
     plain: (m) => `nobody answered the ARP request for the next hop ${m[1]} on ${m[2]}`,
   },
   { re: /^dropped by iptables (.*)$/, rule: "iptables", plain: (m) => `the iptables rule ${m[1]} matched it` },
+  {
+    re: /^IPVS: ipvs-pe-sip-no-call-id$/,
+    rule: "ipvs-pe-sip",
+    plain: () => "the service keeps calls together by SIP Call-ID (--pe sip), and this datagram has none IPVS can read " +
+      "(a Call-ID or i: header after the first line, at most 255 characters, ending its line; TCP never has one), " +
+      "so IPVS dropped it without an answer and without counting it",
+  },
   { re: /^IPVS: (.*)$/, rule: "ipvs", plain: (m) => `IPVS dropped it: ${m[1]}` },
   {
     re: /^ARP request for (\S+) from (\S+) not answered on (\S+) \(arp_ignore\)$/,
