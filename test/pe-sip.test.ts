@@ -9,7 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { parseIp4 } from "../src/wire/addr.js";
-import { drive, runCommand } from "../src/lab/runner.js";
+import { drive, runCommand, sleepWorld } from "../src/lab/runner.js";
 import { sipCallId } from "../src/ipvs/pe_sip.js";
 import { explainDrop } from "../src/explain/rules.js";
 import { buildLabFile, repoPath } from "./helpers.js";
@@ -79,4 +79,47 @@ test("sip Call-ID parsing: compact form, case, whitespace and continuation lines
   assert.equal(id("X\r\nIn-Reply-To: x\r\nCall-ID: b\r\n"), "b", "a longer name is passed over when a letter follows i");
   assert.equal(id(`X\r\nCall-ID: ${"a".repeat(255)}\r\n`), "a".repeat(255));
   assert.equal(id(`X\r\nCall-ID: ${"a".repeat(256)}\r\n`), undefined, "longer than IP_VS_PEDATA_MAXLEN");
+});
+
+test("sip templates: a service that loses its engine (-E) schedules afresh; templates expire even when FullNAT found no local address", async () => {
+  const lab = buildLabFile("labs/lvs-nat.yaml");
+  const { world } = lab;
+  const vip = lab.hosts.get("vip")!;
+  const client = lab.hosts.get("client")!;
+  let port = 42000;
+  const send = async (callId: string): Promise<void> => {
+    assert.ok(client.udpSend(undefined, port++, parseIp4("192.168.75.131")!, 5060, Buffer.from(`INVITE sip:a SIP/2.0\r\nCall-ID: ${callId}\r\n\r\n`, "latin1")));
+    await drive(world, () => false, world.now() + 300_000);
+  };
+  const templates = async (): Promise<string[]> =>
+    (await runCommand(vip, "ipvsadm -L -n -c --persistent-conn")).io.text.split("\n").filter((l) => / NONE /.test(l)).map((l) => l.replace(/^UDP \d\d:\d\d +/, "").replace(/ +/g, " ").trim()).sort();
+  for (const line of [
+    "sysctl -qw net.ipv4.ip_forward=1",
+    "ipvsadm -A -u 192.168.75.131:5060 -s rr -p 60 --pe sip",
+    "ipvsadm -a -u 192.168.75.131:5060 -r 192.168.1.185:5060 -m",
+    "ipvsadm -a -u 192.168.75.131:5060 -r 192.168.1.190:5060 -m",
+  ]) assert.equal((await runCommand(vip, line)).exit, 0, line);
+  await send("A");
+  await send("B");
+  assert.equal((await runCommand(vip, "ipvsadm -E -u 192.168.75.131:5060 -s rr -p 60")).exit, 0);
+  await send("C");
+  await send("D");
+  // C: a plain template, scheduled by rr after B; D: the same client network, C's template.
+  assert.deepEqual(await templates(), [
+    "NONE 192.168.75.150:0 192.168.75.131:5060 192.168.1.185:5060 sip B",
+    "NONE 192.168.75.150:0 192.168.75.131:5060 192.168.1.190:5060",
+    "NONE 192.168.75.150:0 192.168.75.131:5060 192.168.1.190:5060 sip A",
+  ]);
+  // A FullNAT real server and no local address: every datagram is refused, and the
+  // templates made for them still run out (60 s, then 60 s more, as the kernel re-arms them).
+  assert.equal((await runCommand(vip, "ipvsadm -A -u 192.168.75.131:5070 -s rr -p 60 --pe sip")).exit, 0);
+  assert.equal((await runCommand(vip, "ipvsadm -a -u 192.168.75.131:5070 -r 192.168.1.185:5070 --fullnat")).exit, 0);
+  for (let i = 0; i < 5; i++) {
+    assert.ok(client.udpSend(undefined, 43000 + i, parseIp4("192.168.75.131")!, 5070, Buffer.from(`INVITE sip:a SIP/2.0\r\nCall-ID: f${i}\r\n\r\n`, "latin1")));
+    await drive(world, () => false, world.now() + 300_000);
+  }
+  const on5070 = async (): Promise<number> => (await runCommand(vip, "ipvsadm -L -n -c")).io.text.split("\n").filter((l) => l.includes(":5070 ")).length;
+  assert.equal(await on5070(), 5);
+  await sleepWorld(world, 10 * 60_000_000);
+  assert.equal(await on5070(), 0);
 });

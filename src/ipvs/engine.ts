@@ -958,7 +958,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       tVaddr = svc.fwmark;
     }
     // ip_vs_conn_fill_param_persist: the sip engine keys the template by Call-ID too; a
-    // datagram it cannot read one from is dropped (not TCP, no Call-ID, not followed by a
+    // datagram it cannot read one from is dropped (not UDP, no Call-ID, not followed by a
     // line end, longer than 255 bytes).
     let callId: string | undefined;
     if (svc.pe === "sip") {
@@ -968,6 +968,9 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       if (callId === undefined) return SCHED_PE_DROP;
     }
     let ct = callId === undefined ? tab.templateLookup(tProto, snet, tVaddr, tVport) : this.sipTemplateLookup(callId, tProto, snet, tVaddr, tVport);
+    // A sip template lives in its Call-ID's hash chain in the kernel, where a lookup without
+    // one never meets it (a service whose engine was taken away with -E).
+    if (callId === undefined && ct >= 0 && this.sipCallIds.has(ct)) ct = NIL;
     let dest: Dest;
     if (ct < 0 || !this.checkTemplate(ct)) {
       const r = svc.sched.schedule(svc, this.sp);
@@ -992,7 +995,11 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
     if (cdport === svc.port && dest.port) cdport = dest.port;
     const flags = svc.flags & SVC_F_ONEPACKET && proto === IPPROTO_UDP ? CONN_F_ONE_PACKET : 0;
     const cp = this.newConn(proto, saddr, sport, daddr, dport, dest.addr, cdport, flags, dest, ctx.fwmark);
-    if ((dest.connFlags & CONN_F_FWD_MASK) === CONN_F_FULLNAT && !this.bindLaddr(cp, svc)) return SCHED_NOPORT;
+    if ((dest.connFlags & CONN_F_FWD_MASK) === CONN_F_FULLNAT && !this.bindLaddr(cp, svc)) {
+      // ip_vs_conn_put(ct) on this path too: the template still expires.
+      tab.arm(ct, this.ports.now() + tab.timeout[ct]! * US);
+      return SCHED_NOPORT;
+    }
     tab.control[cp] = ct;
     tab.nControl[ct]++;
     // ip_vs_conn_put(ct): the template's timer restarts with its own timeout.
