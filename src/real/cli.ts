@@ -10,8 +10,6 @@ import { execOnDirector } from "./director/cli.js";
 import { serveHttp } from "./nginx.js";
 import { labsWithState } from "./state.js";
 import { RealError } from "./sys.js";
-import { spawn } from "node:child_process";
-import { constants as osConstants } from "node:os";
 import { createInterface } from "node:readline";
 import { controlRequest } from "./control.js";
 import { down, EXIT_NOPERM, execInNamespace, execTarget, labState, status, up } from "./up.js";
@@ -180,8 +178,9 @@ export async function realShell(labArg: string, hostArg: string | undefined, res
   const hosts = st.entries.flatMap((e) => (e.kind === "hostdir" ? [e.host] : []));
   const first = hostArg ?? hosts[0];
   if (first === undefined) return undefined;
-  if (typeof execTarget(st, first, []) === "string") {
-    err(execTarget(st, first, []) + "\n");
+  const t0 = execTarget(st, first, []);
+  if (typeof t0 === "string") {
+    err(t0 + "\n");
     return 2;
   }
   const blocker = realModeBlocker();
@@ -200,20 +199,7 @@ export async function realShell(labArg: string, hostArg: string | undefined, res
         (e: Error) => (err(`lvslab: ${e.message}\n`), 2),
       );
     }
-    return new Promise((res) => {
-      // In a process group of its own, which Ctrl-C reaches whole (bash -c and the command
-      // it waits for), as the terminal's would: `sleep 30; echo slept` stops at the sleep.
-      const child = spawn(t.argv[0]!, t.argv.slice(1), { stdio: ["ignore", "inherit", "inherit"], detached: true });
-      void interrupted.then(() => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, "SIGINT");
-        } catch {
-          // already gone
-        }
-      });
-      child.on("error", () => res(127));
-      child.on("exit", (c, sig) => res(c ?? 128 + (sig ? osConstants.signals[sig] : 0)));
-    });
+    return execInNamespace(t.argv, interrupted);
   };
 
   const tty = process.stdin.isTTY === true;

@@ -431,20 +431,37 @@ export function execTarget(st: LabState, host: string, cmd: readonly string[]): 
   return { kind: "ns", argv: hostCommand(st.name, ns, host, cmd) };
 }
 
-/** Run a real command in a host's namespace, with this terminal; resolves to its exit status. */
-export function execInNamespace(argv: string[]): Promise<number> {
+/**
+ * Run a real command in a host's namespace; resolves to its exit status, as a shell reports
+ * it (130 for SIGINT, 141 for SIGPIPE). With this terminal and this process's signals passed
+ * on; or, given `interrupt`, with no standard input, in a process group of its own that
+ * the interrupt reaches whole (bash -c and the command it waits for), as a terminal's Ctrl-C.
+ */
+export function execInNamespace(argv: string[], interrupt?: Promise<void>): Promise<number> {
   return new Promise((res) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
+    const child = interrupt
+      ? spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", "inherit", "inherit"], detached: true })
+      : spawn(argv[0]!, argv.slice(1), { stdio: "inherit" });
     const fwd = (sig: NodeJS.Signals): void => {
       child.kill(sig);
     };
-    process.on("SIGTERM", fwd);
-    process.on("SIGINT", fwd);
+    if (interrupt) {
+      void interrupt.then(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGINT");
+        } catch {
+          // already gone
+        }
+      });
+    } else {
+      process.on("SIGTERM", fwd);
+      process.on("SIGINT", fwd);
+    }
     child.on("error", () => res(127));
     child.on("exit", (code, sig) => {
       process.off("SIGTERM", fwd);
       process.off("SIGINT", fwd);
-      res(code ?? 128 + (sig ? osConstants.signals[sig] : 0)); // as a shell reports it: 130 for SIGINT, 141 for SIGPIPE
+      res(code ?? 128 + (sig ? osConstants.signals[sig] : 0));
     });
   });
 }
