@@ -181,8 +181,8 @@ export interface PacketFds {
 }
 
 /**
- * The sockets the launcher left us, by interface name ("eth0=3:4": receive on 3, send on 4;
- * "eth0=3": both on 3); an Error for the launcher's failure; undefined when not launched so.
+ * The sockets the launcher left us, by interface name ("eth0=3:4": receive on 3, send on 4);
+ * an Error for the launcher's failure; undefined when not launched so.
  */
 export function inheritedPacketFds(env: NodeJS.ProcessEnv = process.env): Map<string, PacketFds> | Error | undefined {
   const err = env[ERROR_ENV];
@@ -201,7 +201,7 @@ export function inheritedPacketFds(env: NodeJS.ProcessEnv = process.env): Map<st
     if (eq <= 0) continue;
     const [a, b, ...rest] = part.slice(eq + 1).split(":");
     const rx = fdOf(a);
-    const tx = b === undefined ? rx : fdOf(b);
+    const tx = fdOf(b);
     if (rx !== undefined && tx !== undefined && rest.length === 0) m.set(part.slice(0, eq), { rx, tx });
   }
   return m;
