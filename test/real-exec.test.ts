@@ -243,6 +243,9 @@ describe("lvslab exec on the userspace director: standard input, Ctrl-C, exit st
       "",
     ].join("\n"));
     assert.equal(r.stderr, "bash: nosuchcmd: command not found\n");
+    // A host the lab does not have: one line naming the lab's hosts, exit 2, no prompt.
+    const bad = spawnSync(process.execPath, [MAIN, "shell", LAB, "nohost"], { cwd: repoPath(), env: ENV, encoding: "utf8", timeout: 30_000, input: "" });
+    assert.deepEqual([bad.status, bad.stdout, bad.stderr], [2, "", 'lvslab: no host "nohost" in lab lvs-nat (hosts: vip, real_server1, real_server2, client)\n']);
     assert.equal(r.status, 127, "the last command's status, as bash's exit gives it");
     // Ctrl-C reaches the command that runs, on the director and on a kernel host alike.
     const sh = spawn(process.execPath, [MAIN, "shell", LAB, "vip"], { cwd: repoPath(), env: ENV, stdio: ["pipe", "pipe", "pipe"] });
