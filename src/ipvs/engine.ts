@@ -1180,7 +1180,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
         v = drXmit(this.xenv, b, xc);
         break;
       case CONN_F_TUNNEL:
-        v = tunXmit(this.xenv, b, xc, d?.tunType ?? "ipip");
+        v = tunXmit(this.xenv, b, xc, d ?? { tunType: "ipip", tunPort: 0, tunFlags: 0 });
         break;
       case CONN_F_FULLNAT:
         v = this.fnatXmit(cp, b, xc);
@@ -1350,7 +1350,7 @@ export class IpvsEngine implements IpvsControl, IpvsDataPlane {
       case CONN_F_DROUTE:
         return drXmit(this.xenv, b, xc);
       case CONN_F_TUNNEL:
-        return tunXmit(this.xenv, b, xc, d.tunType);
+        return tunXmit(this.xenv, b, xc, d);
       default:
         void ctx;
         return { action: "accept", packet: b };

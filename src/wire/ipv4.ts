@@ -28,6 +28,7 @@ export const IPPROTO_ICMP = 1;
 export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_GRE = 47;
 
 export const IPV4_MIN_HLEN = 20;
 export const IPV4_MAX_HLEN = 60;

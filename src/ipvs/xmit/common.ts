@@ -142,7 +142,7 @@ const ICMP_ERROR_MAX = 576;
  * IPVS's LOCAL_OUT hook, matches the connection (ip_vs_conn_out_get by VIP) and counts as
  * its outgoing traffic; under NAT it matches nothing.
  */
-export function mtuCheck(env: XmitEnv, b: Uint8Array, c: XmitConn, overhead: number, masq = false): Verdict | undefined {
+export function mtuCheck(env: XmitEnv, b: Uint8Array, c: XmitConn, overhead: number, masq = false, outer = "IPIP"): Verdict | undefined {
   const routeMtu = env.ports.routeMtu?.(c.daddr) ?? 1500;
   const mtu = routeMtu - overhead;
   if (overhead > 0 && mtu < 68) return { action: "drop", reason: `tunnel MTU ${mtu} to ${formatIp4(c.daddr)} is below 68` };
@@ -150,7 +150,7 @@ export function mtuCheck(env: XmitEnv, b: Uint8Array, c: XmitConn, overhead: num
   const len = ip4TotalLen(b);
   if ((b[6]! & 0x40) === 0 || len <= mtu || b[9] === IPPROTO_ICMP) return undefined;
   const what = overhead > 0
-    ? `the tunnel to ${formatIp4(c.daddr)} (route MTU ${routeMtu} − ${overhead} bytes of outer IPIP header = ${mtu})`
+    ? `the tunnel to ${formatIp4(c.daddr)} (route MTU ${routeMtu} − ${overhead} bytes of outer ${outer} header${overhead > 20 ? "s" : ""} = ${mtu})`
     : `the route to real server ${formatIp4(c.daddr)} (MTU ${mtu})`;
   const reason = `${len}-byte packet with DF does not fit ${what}: ICMP fragmentation needed (mtu ${mtu}) to ${formatIp4(ip4Src(b))}`;
   if (!masq && c.cp !== undefined) env.countOut?.(c.cp, Math.min(ICMP_ERROR_MAX, 28 + len));
