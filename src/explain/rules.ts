@@ -83,7 +83,21 @@ const RULES: { re: RegExp; rule: string; plain: (m: RegExpExecArray) => string }
     rule: "tunl0-down",
     plain: () => "an IPIP packet arrived but tunl0 is down, so no tunnel takes it",
   },
-  { re: /^no handler for IP protocol (\d+)$/, rule: "protocol", plain: (m) => `nothing here handles IP protocol ${m[1]} (for IPIP: modprobe ipip)` },
+  {
+    re: /^(GRE|GUE \(UDP port \d+\)|FOU \(UDP port \d+\)) packet but (\S+) is down/,
+    rule: "tunnel-down",
+    plain: (m) => `a ${m[1]} packet arrived but ${m[2]} is down, so no tunnel takes it`,
+  },
+  {
+    re: /^GRE checksum is wrong$/,
+    rule: "gre-csum",
+    plain: () => "the GRE header's checksum is wrong, so gre0 dropped the packet",
+  },
+  {
+    re: /^no handler for IP protocol (\d+)$/,
+    rule: "protocol",
+    plain: (m) => `nothing here handles IP protocol ${m[1]}${m[1] === "4" ? " (for IPIP: modprobe ipip)" : m[1] === "47" ? " (for GRE: modprobe ip_gre)" : ""}`,
+  },
 ];
 
 export function explainDrop(reason: string): DropRule {

@@ -16,8 +16,8 @@ import type { Rng } from "../sim/rng.js";
 import {
   ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
   ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
-  ICMP_TIME_EXCEEDED, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
-  emitIcmp, emitIpv4After, formatIp4, icmpError, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
+  ICMP_TIME_EXCEEDED, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
+  emitIcmp, emitIpv4After, formatIp4, icmpError, internetChecksum, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
   ip4IsFragment, ip4Proto, ip4Src, ip4TotalLen, ip4Ttl, ip4Version, ipv4ChecksumOk, isMulticastIp4,
   natRewriteDst, natRewriteSrc, parseArp, allocBytes, writeEthHeader, parseIcmp, readIp4, readMac, sameSubnet, IP4_BROADCAST,
   type Ip4, type Mac,
@@ -164,6 +164,8 @@ export interface OutRoute {
 }
 
 type UdpHandler = (src: Ip4, sport: number, dst: Ip4, payload: Uint8Array) => void;
+/** What a `ip fou add` port carries: GUE, or a fixed IP protocol. */
+export type FouPort = { readonly gue: true } | { readonly gue: false; readonly ipproto: number };
 type IcmpListener = (src: Ip4, dst: Ip4, icmp: Uint8Array, ttl: number, ipLen: number) => void;
 
 export class Host implements HostForTools {
@@ -188,6 +190,9 @@ export class Host implements HostForTools {
   /** /proc/net/netstat "IpExt:"/"TcpExt:" counters kept here (TcpExtIPReversePathFilter). */
   readonly ipExt = { IPReversePathFilter: 0 };
   readonly udpSockets = new Map<number, UdpHandler>();
+  /** `ip fou add port N gue | ipproto P` (needs the fou module): ports in add order. */
+  readonly fouPorts = new Map<number, FouPort>();
+  fouLoaded = false;
   readonly icmpListeners = new Set<IcmpListener>();
   /** Redirect exceptions learnt from ICMP redirects: dst -> new gateway. */
   readonly redirects: Map<Ip4, Ip4> = new WatchedMap<Ip4, Ip4>(() => this.netChanged());
@@ -792,6 +797,10 @@ export class Host implements HostForTools {
         if (this.nics.has("tunl0")) this.ipipIn(nic, pkt, l4);
         else this.unknownProto(nic, pkt);
         return;
+      case IPPROTO_GRE:
+        if (this.nics.has("gre0")) this.greIn(nic, pkt, l4);
+        else this.unknownProto(nic, pkt);
+        return;
       default:
         this.unknownProto(nic, pkt);
     }
@@ -809,23 +818,100 @@ export class Host implements HostForTools {
    * on tunl0, through the whole IPv4 input path again (rp_filter of tunl0 included). With
    * tunl0 down no tunnel matches and tunnel4_rcv answers port unreachable.
    */
-  private ipipIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array): void {
-    const tun = this.nics.get("tunl0")!;
+  private ipipIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array, via = "IPIP"): void {
+    this.tunnelIn(nic, pkt, l4, "tunl0", via);
+  }
+
+  /** The inner packet of a tunnel, received on its fallback device `dev` (tunl0, gre0). */
+  private tunnelIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array, dev: string, what: string): void {
+    const tun = this.nics.get(dev)!;
     if (!tun.up) {
-      this.drop("IPIP packet but tunl0 is down (no tunnel matches)", pkt, nic.name);
+      this.drop(`${what} packet but ${dev} is down (no tunnel matches)`, pkt, nic.name);
       this.icmpSend(pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 0, nic);
       return;
     }
     if (l4.length < 20 || ip4Version(l4) !== 4 || ip4TotalLen(l4) > l4.length) {
       tun.stats.rxDropped++;
-      this.drop("IPIP inner packet is not IPv4 or truncated", pkt, nic.name);
+      this.drop(`${what} inner packet is not IPv4 or truncated`, pkt, nic.name);
       return;
     }
-    const inner = copyBytes(l4);
+    const inner = copyBytes(l4.subarray(0, ip4TotalLen(l4)));
     tun.stats.rxPackets++;
     tun.stats.rxBytes += inner.length;
-    this.note("deliver", `IPIP from ${formatIp4(ip4Src(pkt))} decapsulated, received on tunl0`, inner, "tunl0", pkt);
+    this.note("deliver", `${what} from ${formatIp4(ip4Src(pkt))} decapsulated, received on ${dev}`, inner, dev, pkt);
     this.ipIn(tun, inner);
+  }
+
+  /**
+   * GRE (net/ipv4/gre_demux.c, ip_gre.c): version 0 only; a checksum, when the C bit says
+   * there is one, must be right; a key or sequence number is skipped. The fallback device gre0
+   * (remote any, local any) takes the packet while it is up; only IPv4 inside is handled here.
+   */
+  private greIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array): void {
+    if (l4.length < 4 || (l4[1]! & 7) !== 0) {
+      this.drop("GRE header truncated or not version 0", pkt, nic.name);
+      return;
+    }
+    const flags = l4[0]!;
+    const hlen = 4 + (flags & 0x80 ? 4 : 0) + (flags & 0x20 ? 4 : 0) + (flags & 0x10 ? 4 : 0);
+    if (l4.length < hlen) {
+      this.drop("GRE header truncated", pkt, nic.name);
+      return;
+    }
+    if (flags & 0x80 && internetChecksum(l4) !== 0) {
+      this.nics.get("gre0")!.stats.rxDropped++;
+      this.drop("GRE checksum is wrong", pkt, nic.name);
+      return;
+    }
+    const proto = (l4[2]! << 8) | l4[3]!;
+    if (proto !== 0x0800) {
+      this.drop(`GRE carries protocol 0x${proto.toString(16).padStart(4, "0")}, not IPv4`, pkt, nic.name);
+      return;
+    }
+    this.tunnelIn(nic, pkt, l4.subarray(hlen), "gre0", "GRE");
+  }
+
+  /**
+   * A UDP datagram to a port `ip fou add` opened (net/ipv4/fou.c): with `gue`, a GUE header
+   * (version 0: 4 bytes plus hlen words of options, its protocol field saying what follows; a
+   * control message is dropped; version 1: the IP packet itself); with `ipproto N`, the
+   * payload is protocol N. Only protocol 4 (IPIP, to tunl0) goes further here; any other is
+   * as unknown as it would be in a packet of its own.
+   */
+  private fouIn(nic: Nic, pkt: Uint8Array, payload: Uint8Array, port: number, how: FouPort): void {
+    let proto: number;
+    let inner: Uint8Array;
+    if (how.gue) {
+      if (payload.length < 1) return void this.drop(`GUE on UDP port ${port}: no header`, pkt, nic.name);
+      const ver = payload[0]! >> 6;
+      if (ver === 1) {
+        proto = (payload[0]! >> 4) === 4 ? IPPROTO_IPIP : -1;
+        inner = payload;
+      } else if (ver === 0) {
+        const hlen = 4 + (payload[0]! & 0x1f) * 4;
+        if (payload.length < hlen) return void this.drop(`GUE on UDP port ${port}: header truncated`, pkt, nic.name);
+        if (payload[0]! & 0x20) return void this.drop(`GUE on UDP port ${port}: a control message`, pkt, nic.name);
+        proto = payload[1]!;
+        inner = payload.subarray(hlen);
+      } else return void this.drop(`GUE on UDP port ${port}: version ${ver}`, pkt, nic.name);
+    } else {
+      proto = how.ipproto;
+      inner = payload;
+    }
+    if (proto === IPPROTO_IPIP && this.nics.has("tunl0")) this.ipipIn(nic, pkt, inner, how.gue ? `GUE (UDP port ${port})` : `FOU (UDP port ${port})`);
+    else this.unknownProto(nic, pkt);
+  }
+
+  /**
+   * `modprobe ip_gre`: its fallback devices, created down: gre0 (NOARP, MTU 1476), which
+   * takes GRE from anywhere, and gretap0 (MTU 1462) and erspan0 (MTU 1450), Ethernet over GRE,
+   * which lvslab lists but does not carry frames on.
+   */
+  enableGre(): void {
+    if (this.nics.has("gre0")) return;
+    this.addNic("gre0", 0, 1476).up = false;
+    this.addNic("gretap0", 0, 1462).up = false;
+    this.addNic("erspan0", 0, 1450).up = false;
   }
 
   /** `modprobe ipip`: the fallback tunnel device tunl0 (NOARP, MTU 1480), created down. */
@@ -850,6 +936,11 @@ export class Host implements HostForTools {
     }
     const sport = (l4[0]! << 8) | l4[1]!;
     const dport = (l4[2]! << 8) | l4[3]!;
+    const fou = this.fouPorts.get(dport);
+    if (fou) {
+      this.fouIn(nic, pkt, l4.subarray(8, Math.max(8, Math.min(l4.length, (l4[4]! << 8) | l4[5]!))), dport, fou);
+      return;
+    }
     const h = this.udpSockets.get(dport);
     if (h) {
       h(src, sport, dst, l4.subarray(8));

@@ -58,6 +58,7 @@ export const ip: Tool = async (ctx) => {
     else if (matches(obj, "route")) out = ipRoute(host, args, opts);
     else if (matches(obj, "neighbor") || matches(obj, "neighbour")) out = ipNeigh(host, args);
     else if (matches(obj, "link")) out = ipLink(host, args, opts);
+    else if (matches(obj, "fou")) out = ipFou(host, args, (t) => ctx.io.stderr(t));
     else if (obj === "help") {
       ctx.io.stderr(USAGE);
       return 255;
@@ -97,15 +98,72 @@ function findNic(host: Host, name: string, how: "cannot-find" | "not-exist"): Ni
   fail(`Device "${name}" does not exist.`, 1);
 }
 
+// ------------------------------------------------------------------ fou
+
+/**
+ * `ip fou add|del|show` (iproute2 6.1's ipfou.c against Linux 6.1's fou module, recorded in
+ * test/golden/kernel/tunnel-devices.out): ports are listed newest first; a bad word of the
+ * request is said on stderr and the request still goes to the kernel, which refuses it.
+ */
+function ipFou(host: Host, args: string[], warn: (t: string) => void): string {
+  const cmd = args.shift();
+  const usage = "Usage: ip fou add port PORT { ipproto PROTO  | gue } [ -6 ]\n\t[ local IFADDR ] [ peer IFADDR ]\n\t[ peer_port PORT ] [ dev IFNAME ]\n       ip fou del port PORT [ -6 ] [ local IFADDR ]\n\t[ peer IFADDR ] [ peer_port PORT ]\n\t[ dev IFNAME ]\n       ip fou show\n\nWhere: PROTO { ipproto-name | 1..255 }\n       PORT { 1..65535 }\n       IFADDR { addr }";
+  if (cmd === undefined || matches(cmd, "help")) fail(usage, 255);
+  // do_ipfou resolves the generic netlink family first: without the module nothing else counts.
+  if (!host.fouLoaded) fail("RTNETLINK answers: No such file or directory\nError talking to the kernel", 1);
+  const kind = matches(cmd, "add") ? "add" : matches(cmd, "delete") ? "del" : matches(cmd, "show") || matches(cmd, "list") ? "show" : undefined;
+  if (!kind) fail(`Command "${cmd}" is unknown, try "ip fou help".`, 255);
+  let port: number | undefined;
+  let ipproto: number | undefined;
+  let gue = false;
+  if (kind !== "show") {
+    while (args.length > 0) {
+      const a = args.shift()!;
+      if (matches(a, "port")) {
+        const v = args.shift();
+        if (v === undefined) fail('Command line is not complete. Try option "help"', 255);
+        if (!/^(0x[0-9a-f]+|\d+)$/i.test(v) || Number(v) > 65535) fail(`Error: argument "${v}" is wrong: invalid port`, 255);
+        port = Number(v);
+      } else if (matches(a, "ipproto")) {
+        const v = args.shift();
+        if (v === undefined) fail('Command line is not complete. Try option "help"', 255);
+        const named: Record<string, number> = { ipip: 4, ipencap: 4, gre: 47, tcp: 6, udp: 17, icmp: 1 };
+        const n = named[v.toLowerCase()] ?? (/^\d+$/.test(v) ? Number(v) : NaN);
+        if (!(n >= 1 && n <= 255)) fail(`Error: argument "${v}" is wrong: invalid ipproto`, 255);
+        ipproto = n;
+      } else if (matches(a, "gue")) gue = true;
+      else {
+        warn(`fou: unknown command "${a}"?\n`);
+        fail(usage, 255);
+      }
+    }
+    if (port === undefined) warn("fou: missing port\n");
+    else if (kind === "add" && ipproto === undefined && !gue) warn("fou: must set ipproto or gue\n");
+    else if (ipproto !== undefined && gue) warn("fou: cannot set ipproto and gue\n");
+  }
+  if (kind === "show") return [...host.fouPorts].reverse().map(([p, f]) => `port ${p} ${f.gue ? "gue" : `ipproto ${f.ipproto}`}\n`).join("");
+  if (port === undefined || (kind === "add" && (ipproto === undefined) === !gue)) fail("RTNETLINK answers: Invalid argument", 2);
+  if (kind === "add") {
+    if (host.fouPorts.has(port) || host.udpSockets.has(port)) fail("RTNETLINK answers: Address already in use", 2);
+    host.fouPorts.set(port, gue ? { gue: true } : { gue: false, ipproto: ipproto! });
+  } else if (!host.fouPorts.delete(port)) fail("RTNETLINK answers: Invalid argument", 2);
+  return "";
+}
+
 // ------------------------------------------------------------------ link
 
 function carrier(nic: Nic): boolean {
-  return nic.isLoopback || nic.segment !== undefined || isIpip(nic);
+  return nic.isLoopback || nic.segment !== undefined || isIpip(nic) || isGreTap(nic);
 }
 
-/** The ipip module's fallback tunnel (modprobe ipip): NOARP, no link address. */
+/** The fallback tunnels of ipip and ip_gre (tunl0, gre0): NOARP, no link address. */
 function isIpip(nic: Nic): boolean {
-  return nic.name === "tunl0";
+  return nic.name === "tunl0" || nic.name === "gre0";
+}
+
+/** ip_gre's Ethernet-over-GRE fallback devices: listed as "@NONE" and carrying no frames. */
+function isGreTap(nic: Nic): boolean {
+  return nic.name === "gretap0" || nic.name === "erspan0";
 }
 
 export function linkFlags(nic: Nic): string {
@@ -124,20 +182,20 @@ export function linkFlags(nic: Nic): string {
 
 function operState(nic: Nic): string {
   if (!nic.up) return "DOWN";
-  if (nic.isLoopback || isIpip(nic)) return "UNKNOWN";
+  if (nic.isLoopback || isIpip(nic) || isGreTap(nic)) return "UNKNOWN";
   return carrier(nic) ? "UP" : "DOWN";
 }
 
 function linkHeader(nic: Nic, mode: boolean): string {
-  const qdisc = isIpip(nic) ? (nic.up ? "noqueue" : "noop") : nic.isLoopback ? "noqueue" : "fq_codel";
+  const qdisc = isIpip(nic) || isGreTap(nic) ? (nic.up ? "noqueue" : "noop") : nic.isLoopback ? "noqueue" : "fq_codel";
   return (
-    `${nic.index}: ${nic.name}${isIpip(nic) ? "@NONE" : ""}: ${linkFlags(nic)} mtu ${nic.mtu} qdisc ${qdisc} state ${operState(nic)} ` +
+    `${nic.index}: ${nic.name}${isIpip(nic) || isGreTap(nic) ? "@NONE" : ""}: ${linkFlags(nic)} mtu ${nic.mtu} qdisc ${qdisc} state ${operState(nic)} ` +
     `${mode ? "mode DEFAULT " : ""}group default qlen 1000\n`
   );
 }
 
 function linkLine(nic: Nic): string {
-  if (isIpip(nic)) return "    link/ipip 0.0.0.0 brd 0.0.0.0\n";
+  if (isIpip(nic)) return `    link/${nic.name === "gre0" ? "gre" : "ipip"} 0.0.0.0 brd 0.0.0.0\n`;
   return nic.isLoopback
     ? "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
     : `    link/ether ${formatMac(nic.mac)} brd ff:ff:ff:ff:ff:ff\n`;

@@ -10,7 +10,7 @@ import { hostOf } from "./common.js";
 const KVER = "6.1.0-28-amd64";
 const IPVS_MODULES = ["ip_vs", "ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr", "ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_fo", "ip_vs_ovf", "ip_vs_mh", "ip_vs_ftp", "ip_vs_pe_sip"]; // no ip_vs_twos before Linux 6.2;
 // toa: the real-server module of Alibaba LVS / DPVS (built out of tree; lvslab hosts have it).
-const OTHER_MODULES = ["toa", "nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "tun", "dummy", "bridge", "8021q"];
+const OTHER_MODULES = ["toa", "nf_conntrack", "nf_nat", "iptable_nat", "iptable_filter", "iptable_mangle", "ip_tables", "x_tables", "xt_MASQUERADE", "xt_mark", "xt_tcpudp", "xt_multiport", "ipip", "fou", "ip_gre", "gre", "tun", "dummy", "bridge", "8021q"];
 
 /** Whether the simulated hosts' modprobe knows this module. */
 export function isSimulatedModule(name: string): boolean {
@@ -50,6 +50,8 @@ export const modprobe: Tool = async (ctx) => {
       continue;
     }
     if (mod === "ipip") host.enableIpip(); // creates tunl0, down
+    if (mod === "ip_gre") host.enableGre(); // gre0, gretap0, erspan0, down
+    if (mod === "fou") host.fouLoaded = true; // `ip fou` works
     if (mod === "toa" && !host.tcp.toaEnabled) {
       // toa_init: hooks syn_recv_sock and getname, creates /proc/net/toa_stats. (Its lines
       // with kernel pointers, "CPU [0] hooked ...", are left out.)
