@@ -529,11 +529,64 @@ export class Printer {
       case 17: this.udp(off, length, ipOff, fragmented); break;
       case 1: this.icmp(off, length, fragmented); break;
       case 4: this.ip(off, length); break;
+      case 47: this.gre(off, length); break;
       default: {
         const name = this.nflag ? undefined : NETDB_PROTO_NAMES.get(proto);
         this.p(name !== undefined ? ` ${name}` : ` ip-proto-${proto}`);
         this.p(` ${length}`);
       }
+    }
+  }
+
+  // ---- GRE (print-gre.c) ----------------------------------------------------------------
+
+  /** gre_print / gre_print_0: version 0's flags and optional fields, then IPv4 inside. */
+  private gre(off: number, length: number): void {
+    this.proto = "gre";
+    try {
+      const flags = this.u16(off);
+      const vers = flags & 7;
+      this.p(`GREv${vers}`);
+      if (vers !== 0) {
+        this.p(" ERROR: unknown-version");
+        return;
+      }
+      if (this.o.verbose) {
+        const names = ([[0x8000, "checksum present"], [0x4000, "routing present"], [0x2000, "key present"], [0x1000, "sequence# present"]] as const)
+          .filter(([bit]) => flags & bit).map(([, n]) => n);
+        this.p(`, Flags [${names.length ? names.join(", ") : "none"}]`);
+      }
+      let len = length - 2;
+      let p = off + 2;
+      if (len < 2) throw TRUNC;
+      const prot = this.u16(p);
+      p += 2; len -= 2;
+      if (flags & 0xc000) {
+        if (len < 2) throw TRUNC;
+        if (this.o.verbose) this.p(`, sum 0x${this.u16(p).toString(16)}`);
+        p += 2; len -= 2;
+        if (len < 2) throw TRUNC;
+        this.p(`, off 0x${this.u16(p).toString(16)}`);
+        p += 2; len -= 2;
+      }
+      if (flags & 0x2000) {
+        if (len < 4) throw TRUNC;
+        this.p(`, key=0x${this.u32(p).toString(16)}`);
+        p += 4; len -= 4;
+      }
+      if (flags & 0x1000) {
+        if (len < 4) throw TRUNC;
+        this.p(`, seq ${this.u32(p)}`);
+        p += 4; len -= 4;
+      }
+      if (this.o.link) this.p(`, proto ${ETHERTYPE_NAMES.get(prot) ?? "unknown"} (0x${hex4(prot)})`);
+      this.p(`, length ${length}`);
+      this.p(this.o.verbose ? "\n\t" : ": ");
+      if (prot === 0x0800) this.ip(p, len);
+      else this.p(`gre-proto-0x${prot.toString(16)}`);
+    } catch (e) {
+      if (e !== TRUNC) throw e;
+      this.trunc();
     }
   }
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { PcapWriter, readPcap } from "./pcap.js";
 import { Printer, type PrintOptions } from "./print.js";
 import { compileFilter } from "./filter.js";
-import { extra, misc, tcp80 } from "./samples.test-helper.js";
+import { extra, misc, tcp80, tunnels } from "./samples.test-helper.js";
 
 const which = spawnSync("sh", ["-c", "command -v tcpdump"], { encoding: "utf8" });
 const version = which.status === 0 ? spawnSync("tcpdump", ["--version"], { encoding: "utf8" }).stdout : "";
@@ -44,7 +44,7 @@ test("our printer and the real tcpdump -r print identical text", { skip }, () =>
   try {
     for (const snaplen of [262144, 54, 40]) {
       const w = new PcapWriter({ snaplen });
-      for (const s of [...tcp80(), ...misc(), ...extra()]) w.add(s.usec, s.frame, s.origLen);
+      for (const s of [...tcp80(), ...misc(), ...extra(), ...tunnels()]) w.add(s.usec, s.frame, s.origLen);
       const file = join(dir, `s${snaplen}.pcap`);
       writeFileSync(file, w.bytes());
       const parsed = readPcap(w.bytes());

@@ -147,3 +147,21 @@ export function extra(): Sample[] {
   out.push(fr(C, S, withOpts));
   return out.map((frame, i) => ({ usec: T0 + 600000 + i * 1000, frame }));
 }
+
+/**
+ * Tunnelled packets (kept apart from extra(): the filter cases number the samples): GRE as
+ * IPVS sends it (no checksum; with one), with a key and a sequence number, and truncated.
+ * (GRE around Ethernet or PPP, and version 1, are not printed as tcpdump does.)
+ */
+export function tunnels(): Sample[] {
+  const out: Uint8Array[] = [];
+  const tcpSyn = buildTcpPacket({ src: "192.168.1.10", sport: 40000, dst: "10.0.0.100", dport: 80, flags: "S", seq: 5, options: "mss 1460" });
+  const udp = buildUdpPacket({ src: "192.168.1.10", sport: 40000, dst: "10.0.0.100", dport: 7777, payload: "x" });
+  const gre = (hdr: number[], inner: Uint8Array): Uint8Array =>
+    emitIpv4({ id: 0, df: true, ttl: 63, protocol: 47, src: toIp4("192.168.1.186"), dst: toIp4("192.168.1.190") }, new Uint8Array([...hdr, ...inner]));
+  out.push(fr(C, S, gre([0, 0, 8, 0], tcpSyn)));
+  out.push(fr(C, S, gre([0x80, 0, 8, 0, 0x12, 0x34, 0, 0], tcpSyn)));
+  out.push(fr(C, S, gre([0x30, 0, 8, 0, 0, 0, 0, 7, 0, 0, 1, 0], udp)));
+  out.push(fr(C, S, gre([0x80, 0], new Uint8Array(0))));
+  return out.map((frame, i) => ({ usec: T0 + 700000 + i * 1000, frame }));
+}
