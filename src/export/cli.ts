@@ -1,5 +1,5 @@
 /**
- * `lvslab export LAB [--host NAME] [--format keepalived|ipvsadm] [--at-end | --after-step N]`:
+ * `lvslab export LAB [--host NAME] [--format keepalived|ipvsadm|real-servers] [--at-end | --after-step N]`:
  * the command's own options and output; src/cli/main.ts loads the lab and hands it here.
  */
 import { optionReader } from "../cli/options.js";
@@ -7,9 +7,9 @@ import type { BuiltLab } from "../lab/build.js";
 import { formatIp4 } from "../wire/addr.js";
 import { FwdMethod } from "../ipvs/api.js";
 import { sortDests, sortServices } from "../tools/ipvsadm/format.js";
-import { EXPORT_FORMATS, directors, exportKeepalived, ipvsadmSave, runForExport, serviceName, type ExportFormat } from "./index.js";
+import { EXPORT_FORMATS, directors, exportKeepalived, exportRealServers, ipvsadmSave, runForExport, serviceName, type ExportFormat } from "./index.js";
 
-export const EXPORT_USAGE = "Usage: lvslab export LAB [--seed N] [--host NAME] [--format keepalived|ipvsadm] [--at-end | --after-step N]\n";
+export const EXPORT_USAGE = "Usage: lvslab export LAB [--seed N] [--host NAME] [--format keepalived|ipvsadm|real-servers] [--at-end | --after-step N]\n";
 
 export interface ExportArgs {
   host?: string;
@@ -32,7 +32,7 @@ export function parseExportOptions(opts: readonly string[]): ExportArgs | string
       a.host = v;
     } else if (name === "--format") {
       const v = value();
-      if (!EXPORT_FORMATS.includes(v as ExportFormat)) return `lvslab: --format must be ${EXPORT_FORMATS.join(" or ")}, got ${shown(v)}`;
+      if (!EXPORT_FORMATS.includes(v as ExportFormat)) return `lvslab: --format must be ${EXPORT_FORMATS.slice(0, -1).join(", ")} or ${EXPORT_FORMATS[EXPORT_FORMATS.length - 1]}, got ${shown(v)}`;
       a.format = v as ExportFormat;
     } else if (name === "--after-step") {
       const v = value();
@@ -95,6 +95,12 @@ export async function runExport(lab: BuiltLab, a: ExportArgs, out: (s: string) =
           err(`lvslab: warning: ${serviceName(se)}: ipvsadm -S does not save thresholds: real server ${formatIp4(d.addr)}:${d.port} had -x ${d.uThreshold} -y ${d.lThreshold}\n`);
     }
     return 0;
+  }
+  if (a.format === "real-servers") {
+    const r = exportRealServers(lab, host, when);
+    out(r.text);
+    for (const w of r.warnings) err(`lvslab: warning: ${w}\n`);
+    return r.incomplete > 0 ? 1 : 0;
   }
   const k = exportKeepalived(lab, host, when);
   out(k.text);
