@@ -285,7 +285,8 @@ function dropped(
   }
   const whose = s.passages[0]!.host === c.client ? "the client's" : `${s.passages[0]!.host}'s`;
   const what = first ? `${whose} ${pktName(first)}` : "a packet";
-  const decap = d.notes.some((n) => n.kind === "decap") ? ` after taking it out of the IPIP tunnel` : "";
+  const dn = d.notes.find((n) => n.kind === "decap");
+  const decap = dn ? ` after taking it out of the ${/^(GRE|GUE|FOU)\b/.exec(dn.text)?.[1] ?? "IPIP"} tunnel` : "";
   // The ICMP error the dropping host sent about it: did it reach the client?
   const icmp = stories.find((x) => x.first?.icmp?.quoted && x.passages[0]!.host === d.host && x.passages[0]!.t >= d.t);
   let consequence = "";

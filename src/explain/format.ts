@@ -80,7 +80,7 @@ export function formatExplanation(x: Explanation, opts: FormatOptions = {}): str
     for (const n of x.view.nics) {
       if (n.name === "lo" && n.addrs.every((a) => a >>> 24 === 127)) continue;
       const role = x.view.directors.has(n.host) ? " (director)" : "";
-      out.push(`  ${n.host.padEnd(w)} ${n.name.padEnd(6)} ${n.name === "lo" || n.name === "tunl0" ? "                 " : formatMac(n.mac)}  ${n.addrs.map(formatIp4).join(", ")}${role}`);
+      out.push(`  ${n.host.padEnd(w)} ${n.name.padEnd(6)} ${n.name === "lo" || n.name === "tunl0" || n.name === "gre0" ? "                 " : formatMac(n.mac)}  ${n.addrs.map(formatIp4).join(", ")}${role}`);
     }
     out.push("");
     for (const c of sel) out.push(...formatConversation(x, c));
@@ -188,7 +188,7 @@ function passageLines(x: Explanation, p: Passage): string[] {
   }
   for (const nt of p.notes) {
     if (nt.kind === "ipvs") lines.push(`IPVS: ${nt.text}`);
-    else if (nt.kind === "decap") lines.push(`tunl0: ${nt.text}`);
+    else if (nt.kind === "decap") lines.push(`${/received on (\S+)$/.exec(nt.text)?.[1] ?? "tunl0"}: ${nt.text}`);
     else if (nt.kind === "note") lines.push(nt.text);
     else if (nt.kind === "icmp") lines.push(nt.text);
   }

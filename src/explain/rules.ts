@@ -47,10 +47,10 @@ const RULES: { re: RegExp; rule: string; plain: (m: RegExpExecArray) => string }
       `so it was dropped and ${m[4]} was told "fragmentation needed (mtu ${m[2]})"`,
   },
   {
-    re: /^IPVS: (\d+)-byte packet with DF does not fit the tunnel to (\S+) \(route MTU (\d+) − (\d+) bytes of outer IPIP header = (\d+)\): ICMP fragmentation needed \(mtu \d+\) to (\S+)$/,
+    re: /^IPVS: (\d+)-byte packet with DF does not fit the tunnel to (\S+) \(route MTU (\d+) − (\d+) bytes of outer (IPIP header|IPv4 and GRE headers|IPv4, UDP and GUE headers) = (\d+)\): ICMP fragmentation needed \(mtu \d+\) to (\S+)$/,
     rule: "ipvs-tunnel-mtu",
-    plain: (m) => `the IPIP tunnel to ${m[2]} adds a ${m[4]}-byte header, so only ${m[5]} of the route's ${m[3]}-byte MTU are left; ` +
-      `the packet (${m[1]} bytes) says "don't fragment", so IPVS dropped it and told ${m[6]} "fragmentation needed (mtu ${m[5]})"`,
+    plain: (m) => `the ${m[5] === "IPIP header" ? "IPIP" : m[5]!.includes("GRE") ? "GRE" : "GUE"} tunnel to ${m[2]} adds ${m[5] === "IPIP header" ? `a ${m[4]}-byte header` : `${m[4]} bytes of headers (${m[5]!.replace(/ headers$/, "")})`}, so only ${m[6]} of the route's ${m[3]}-byte MTU are left; ` +
+      `the packet (${m[1]} bytes) says "don't fragment", so IPVS dropped it and told ${m[7]} "fragmentation needed (mtu ${m[6]})"`,
   },
   {
     re: /^IPVS: (\d+)-byte packet with DF does not fit the route to real server (\S+) \(MTU (\d+)\): ICMP fragmentation needed \(mtu \d+\) to (\S+)$/,

@@ -67,7 +67,7 @@ export class LazyXmit implements Xmit {
       case NoteKind.Route:
         return `${chose}direct routing: ${ipPort(this.vaddr, this.vport)} handed unchanged to real server ${formatIp4(this.daddr)}`;
       case NoteKind.Tunnel:
-        return `${chose}IPIP tunnel to ${formatIp4(this.daddr)}${this.text}`;
+        return `${chose}${this.text}`;
       case NoteKind.Local:
         return `${chose}real server ${formatIp4(this.daddr)} is local: delivered here`;
       case NoteKind.Icmp:

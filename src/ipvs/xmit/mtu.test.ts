@@ -1,8 +1,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { emitIpv4, IPPROTO_TCP } from "../../wire/index.js";
+import { emitIpv4, foldChecksum, internetChecksum, IPPROTO_TCP, onesSum, pseudoHeaderSum } from "../../wire/index.js";
+import { explainDrop } from "../../explain/rules.js";
 import { fakePorts, ip } from "../test_util.js";
 import { mtuCheck, type XmitEnv } from "./common.js";
+import { flowSrcPort, tunXmit, type TunnelDest } from "./tun.js";
 
 function env(routeMtu: number, pmtuDisc = true) {
   const sent: Array<[number, number, number]> = [];
@@ -40,4 +42,39 @@ test("mtuCheck: NAT and DR use the route's MTU as it is; only DR/TUN count the I
   const nat = env(1400);
   assert.equal(mtuCheck(nat.e, pkt(1500), conn, 0, true)?.action, "drop");
   assert.deepEqual([nat.sent, nat.counted], [[[3, 4, 1400]], []]);
+});
+
+test("tunXmit: GUE and GRE headers as the kernel builds them, and their share of the MTU", () => {
+  const tcp = (len: number) => emitIpv4({ id: 1, df: true, ttl: 64, protocol: IPPROTO_TCP, src: conn.caddr, dst: conn.vaddr }, new Uint8Array(len - 20));
+  const outer = (d: TunnelDest, len: number) => {
+    const v = tunXmit(env(1500).e, tcp(len), conn, d);
+    assert.equal(v.action, "stolen");
+    return (v as { out: ReadonlyArray<{ packet: Uint8Array }> }).out[0]!.packet;
+  };
+  // GUE: UDP to the tunnel port, length and no checksum; GUE version 0, protocol 4.
+  const gue = outer({ tunType: "gue", tunPort: 6080, tunFlags: 0 }, 60);
+  assert.equal(gue[9], 17);
+  assert.deepEqual([...gue.subarray(22, 32)], [0x17, 0xc0, 0, 72, 0, 0, 0, 4, 0, 0]);
+  assert.equal((gue[20]! << 8) | gue[21]!, flowSrcPort(tcp(60)));
+  // --tun-csum: a UDP checksum that verifies.
+  const gc = outer({ tunType: "gue", tunPort: 6080, tunFlags: 2 }, 60);
+  assert.notEqual((gc[26]! << 8) | gc[27]!, 0);
+  assert.equal(foldChecksum(onesSum(gc, 20, gc.length, pseudoHeaderSum(ip("192.168.1.1"), conn.daddr, 17, gc.length - 20))), 0);
+  // GRE: 4 bytes, or 8 with a checksum over the GRE header and what it carries.
+  const gre = outer({ tunType: "gre", tunPort: 0, tunFlags: 1 }, 60);
+  assert.deepEqual([gre[9], ...gre.subarray(20, 24)], [47, 0, 0, 8, 0]);
+  const grc = outer({ tunType: "gre", tunPort: 0, tunFlags: 2 }, 60);
+  assert.deepEqual([...grc.subarray(20, 24)], [0x80, 0, 8, 0]);
+  assert.equal(internetChecksum(grc, 20), 0);
+  // The MTU left: 1500 - 20 - 8 - 4 for GUE, - 20 - 4 for GRE, - 28 with its checksum.
+  for (const [d, mtu] of [[{ tunType: "gue", tunPort: 6080, tunFlags: 0 }, 1468], [{ tunType: "gre", tunPort: 0, tunFlags: 0 }, 1476], [{ tunType: "gre", tunPort: 0, tunFlags: 2 }, 1472]] as const) {
+    const { e, sent } = env(1500);
+    assert.equal(tunXmit(e, tcp(mtu), conn, d).action, "stolen");
+    const v = tunXmit(e, tcp(mtu + 1), conn, d);
+    assert.equal(v.action, "drop");
+    assert.deepEqual(sent, [[3, 4, mtu]]);
+    const why = explainDrop(`IPVS: ${(v as { reason: string }).reason}`);
+    assert.equal(why.rule, "ipvs-tunnel-mtu");
+    assert.match(why.plain, new RegExp(`^the ${d.tunType.toUpperCase()} tunnel to 192\\.168\\.1\\.190 adds ${1500 - mtu} bytes of headers \\(.*\\), so only ${mtu} of`));
+  }
 });

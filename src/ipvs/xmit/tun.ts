@@ -55,9 +55,9 @@ export function flowSrcPort(inner: Uint8Array): number {
 }
 
 /** The tunnel headers around `inner` (the outer IPv4 header's payload). */
-function encapsulate(d: TunnelDest, inner: Uint8Array, src: number, dst: number): { payload: Uint8Array; protocol: number; label: string } {
+function encapsulate(d: TunnelDest, inner: Uint8Array, src: number, dst: number): { payload: Uint8Array; protocol: number } {
   const n = encapLen(d);
-  if (n === 0) return { payload: inner, protocol: IPPROTO_IPIP, label: "IPIP" };
+  if (n === 0) return { payload: inner, protocol: IPPROTO_IPIP };
   const out = new Uint8Array(n + inner.length);
   out.set(inner, n);
   if (d.tunType === "gue") {
@@ -75,7 +75,7 @@ function encapsulate(d: TunnelDest, inner: Uint8Array, src: number, dst: number)
       out[6] = c >> 8;
       out[7] = c & 0xff;
     }
-    return { payload: out, protocol: IPPROTO_UDP, label: "UDP and GUE" };
+    return { payload: out, protocol: IPPROTO_UDP };
   }
   // GRE: C bit with the checksum, version 0, protocol ETH_P_IP.
   if (n === 8) out[0] = 0x80;
@@ -85,7 +85,7 @@ function encapsulate(d: TunnelDest, inner: Uint8Array, src: number, dst: number)
     out[4] = c >> 8;
     out[5] = c & 0xff;
   }
-  return { payload: out, protocol: IPPROTO_GRE, label: "GRE" };
+  return { payload: out, protocol: IPPROTO_GRE };
 }
 
 export function tunXmit(env: XmitEnv, b: Uint8Array, c: XmitConn, d: TunnelDest): Verdict {
@@ -112,6 +112,6 @@ export function tunXmit(env: XmitEnv, b: Uint8Array, c: XmitConn, d: TunnelDest)
   return {
     action: "stolen",
     out: [new LazyXmit(outer, undefined, NoteKind.Tunnel, c.sched, c.vaddr, c.vport, c.daddr, c.dport,
-      ` (${enc.protocol === IPPROTO_IPIP ? "outer" : enc.label === "GRE" ? "GRE, outer" : `GUE over UDP port ${d.tunPort}, outer`} ${formatIp4(src)} -> ${formatIp4(c.daddr)}, inner ${ipPort(c.vaddr, c.vport)} unchanged)`)],
+      `${d.tunType === "gue" ? "GUE" : d.tunType === "gre" ? "GRE" : "IPIP"} tunnel to ${formatIp4(c.daddr)} (${d.tunType === "gue" ? `UDP port ${d.tunPort}, ` : ""}outer ${formatIp4(src)} -> ${formatIp4(c.daddr)}, inner ${ipPort(c.vaddr, c.vport)} unchanged)`)],
   };
 }
