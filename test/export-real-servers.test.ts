@@ -68,10 +68,19 @@ test("export real-servers: unconfigured real servers work once the script has ru
   assert.match(rs1.out, /inet 192\.168\.1\.101\/32 .*tunl0/);
   assert.equal((await sh(lab, "real_server1", "sysctl -n net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.conf.tunl0.rp_filter")).out, "1\n2\n0\n");
 
+  // Exported again, the lab as the script left it has nothing left to warn about.
+  const again = exportRealServers(lab, "director", WHEN);
+  assert.deepEqual(again.warnings, []);
+  assert.equal(again.text, text);
+
   // Twice: the same state, no error.
-  const before = (await sh(lab, "real_server1", "ip addr show; ip route")).out;
-  await applyScript(lab, text, ["real_server1"]);
-  assert.equal((await sh(lab, "real_server1", "ip addr show; ip route")).out, before);
+  const state = "ip addr show; ip route; ip fou show; sysctl net.ipv4.conf.all.arp_ignore net.ipv4.conf.all.arp_announce net.ipv4.conf.all.rp_filter net.ipv4.conf.tunl0.rp_filter net.ipv4.conf.gre0.rp_filter";
+  for (const rs of ["real_server1", "real_server2"]) {
+    const before = (await sh(lab, rs, state)).out;
+    assert.match(before, /^port 6080 gue$/m);
+    await applyScript(lab, text, [rs]);
+    assert.equal((await sh(lab, rs, state)).out, before, rs);
+  }
 
   // Elsewhere: one line, exit 1, nothing changed.
   lab.hosts.get("client")!.fs.write("/root/rs.sh", text);
@@ -136,6 +145,8 @@ test("export real-servers: the director's GRE and GUE packets have the kernel's 
   - { on: real_server1, run: "sh /root/rs.sh", expect: { exit: 0, stdout: "", stderr: "" } }
   - { on: real_server2, run: "sh /root/rs.sh", expect: { exit: 0, stdout: "", stderr: "" } }
   - { on: director, run: "tcpdump -nn -v -i eth0 'ip proto 47 or udp port 6080'", background: true, name: cap }
+  - { on: director, run: "tcpdump -nn -x -c 1 -i eth0 'ip proto 47'", background: true, name: hexgre }
+  - { on: director, run: "tcpdump -nn -x -c 1 -i eth0 'udp port 6080'", background: true, name: hexgue }
   - { sleep: 1s }
   - { on: client2, run: "curl -sS -m 3 192.168.1.101", expect: { exit: 0 } }
   - { sleep: 1s }
@@ -146,6 +157,8 @@ test("export real-servers: the director's GRE and GUE packets have the kernel's 
   - { on: client2, run: "curl -sS -m 3 192.168.1.102", expect: { exit: 0 } }
   - { sleep: 1s }
   - { stop: cap }
+  - { stop: hexgre }
+  - { stop: hexgue }
 `;
   const { text } = await exported(LAB);
   const lab = buildLabText(readFileSync(repoPath(LAB), "utf8") + steps, LAB);
@@ -168,4 +181,17 @@ test("export real-servers: the director's GRE and GUE packets have the kernel's 
   const ours = outer(transcriptBlocks(transcript).find((b) => b.prompt.includes("tcpdump -nn -v"))!.output);
   assert.equal(kernel.length, 18, "the recording: one GRE connection (6 packets), two GUE ones");
   assert.deepEqual(ours, kernel);
+  // The first GRE and GUE packets' bytes: the outer IPv4 header, then GRE's 4 bytes, or UDP
+  // (all but the source port) and GUE's 4 bytes, as the kernel's -x dump has them.
+  const hex = (t: string): string[] => t.split("\n").filter((l) => /^\t0x/.test(l)).join(" ").replace(/\t0x[0-9a-f]+:\s+/g, " ").trim().split(/\s+/).join("").match(/../g)!;
+  const kx = readFileSync(repoPath("test/golden/kernel/real-servers-export.out"), "utf8").split("### tcpdump -nn -x -r")[1]!.split("###")[0]!;
+  const [kGre, kGue] = kx.split(/\n(?=\d\d:)/).filter((b) => /^\d\d:/.test(b.trim())).map(hex);
+  const block = (cmd: string) => transcriptBlocks(transcript).find((b) => b.prompt.includes(cmd))!.output;
+  const oGre = hex(block("-c 1 -i eth0 'ip proto 47'"));
+  const oGue = hex(block("-c 1 -i eth0 'udp port 6080'"));
+  assert.ok(oGre.length >= 44 && kGre!.length >= 44 && oGue.length >= 52 && kGue!.length >= 52, "both dumps hold the headers");
+  assert.deepEqual(oGre.slice(0, 24), kGre!.slice(0, 24), "GRE");
+  const gueHdr = (b: string[]) => [...b.slice(0, 20), ...b.slice(22, 32)];
+  assert.deepEqual(gueHdr(oGue), gueHdr(kGue!), "GUE");
+  assert.deepEqual(kGue!.slice(28, 32), ["00", "04", "00", "00"]);
 });

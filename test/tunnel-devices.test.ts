@@ -11,6 +11,9 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { buildLabText, repoPath } from "./helpers.js";
 import { runCommand } from "../src/lab/runner.js";
+import { buildFrame, buildTcpPacket } from "../src/wire/testing.js";
+import { emitIpv4 } from "../src/wire/index.js";
+import { ip } from "../src/ipvs/test_util.js";
 
 function sections(text: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -45,4 +48,60 @@ test("tunnel devices and ip fou: the simulated host prints what the kernel recor
     const drop = (t: string) => t.replace(/    inet6 fe80::.*\n.*\n/g, "");
     assert.equal(got, drop(want!), title);
   }
+});
+
+test("tunnel receive: what the kernel refuses is dropped and said, what it takes is taken apart", async () => {
+  const lab = buildLabText(`lab: tunnels
+segments:
+  lan: { type: switch }
+hosts:
+  rs:
+    nics:
+      eth0: { segment: lan, addrs: [192.168.1.190/24] }
+    services: [nginx]
+  peer:
+    nics:
+      eth0: { segment: lan, addrs: [192.168.1.186/24] }
+`, "tunnels.yaml");
+  const rs = lab.hosts.get("rs")!;
+  const setup = "modprobe ipip; modprobe ip_gre; modprobe fou; ip link set tunl0 up; ip link set gre0 up; " +
+    "ip addr add 192.168.1.100/32 dev tunl0; ip addr add 192.168.1.101/32 dev gre0; ip fou add port 6080 gue; ip fou add port 5555 ipproto 47; " +
+    "sysctl -q -w net.ipv4.conf.all.rp_filter=0";
+  assert.equal((await runCommand(rs, setup)).exit, 0);
+  const eth0 = rs.nics.get("eth0")!;
+  const peerMac = lab.hosts.get("peer")!.nics.get("eth0")!.mac;
+  const syn = (vip: string) => buildTcpPacket({ src: "192.168.1.186", sport: 40000, dst: vip, dport: 80, flags: "S", seq: 1 });
+  const send = (protocol: number, payload: Uint8Array): void => {
+    eth0.receive(buildFrame({ src: peerMac, dst: eth0.mac, payload: emitIpv4({ id: 1, ttl: 64, protocol, src: ip("192.168.1.186"), dst: ip("192.168.1.190") }, payload) }));
+    lab.world.queue.runUntil(lab.world.now() + 1000);
+  };
+  const udp = (dport: number, body: Uint8Array, len = 8 + body.length) => new Uint8Array([0x9c, 0x40, dport >> 8, dport & 255, len >> 8, len & 255, 0, 0, ...body]);
+  const drops = () => [...lab.world.trace.drops.keys()].filter((k) => k.startsWith("rs: ")).map((k) => k.slice(4));
+  const taken = () => rs.nics.get("tunl0")!.stats.rxPackets + rs.nics.get("gre0")!.stats.rxPackets;
+
+  // Taken: GRE to gre0; GUE (IPIP inside) to tunl0; FOU port 5555 carrying GRE to gre0.
+  send(47, new Uint8Array([0, 0, 8, 0, ...syn("192.168.1.101")]));
+  send(17, udp(6080, new Uint8Array([0, 4, 0, 0, ...syn("192.168.1.100")])));
+  send(17, udp(5555, new Uint8Array([0, 0, 8, 0, ...syn("192.168.1.101")])));
+  assert.equal(taken(), 3);
+  assert.deepEqual(drops(), []);
+  // Refused: GRE with the routing bit, GRE version 1, a GRE checksum that is wrong, GUE flags it
+  // does not know, a GUE control message, UDP whose length field is more than it holds.
+  send(47, new Uint8Array([0x40, 0, 8, 0, 0, 0, 0, 0, ...syn("192.168.1.101")]));
+  send(47, new Uint8Array([0, 1, 8, 0, ...syn("192.168.1.101")]));
+  send(47, new Uint8Array([0x80, 0, 8, 0, 0x12, 0x34, 0, 0, ...syn("192.168.1.101")]));
+  send(17, udp(6080, new Uint8Array([0, 4, 0x80, 0, ...syn("192.168.1.100")])));
+  send(17, udp(6080, new Uint8Array([0x20, 4, 0, 0, ...syn("192.168.1.100")])));
+  send(17, udp(6080, new Uint8Array([0, 4, 0, 0, ...syn("192.168.1.100")]), 200));
+  assert.equal(taken(), 3);
+  assert.deepEqual(drops(), [
+    "GRE header truncated, not version 0 or with routing",
+    "GRE checksum is wrong",
+    "GUE on UDP port 6080: flags it does not know or longer than its options",
+    "GUE on UDP port 6080: a control message",
+    "UDP length 200 does not fit the 52-byte datagram",
+  ]);
+  // GUE carrying a protocol nothing handles is named by that protocol.
+  send(17, udp(6080, new Uint8Array([0, 99, 0, 0, ...syn("192.168.1.100")])));
+  assert.ok(drops().includes("no handler for IP protocol 99"), drops().join(" | "));
 });

@@ -106,7 +106,8 @@ export function exportRealServers(lab: BuiltLab, directorName: string, when: str
         continue;
       }
       const label = host?.name ?? rip;
-      let s = servers.find((x) => x.label === label);
+      // A lab host by its object; a server outside the lab by its address.
+      let s = servers.find((x) => (host ? x.host === host : x.host === undefined && x.rips.includes(d.addr)));
       if (!s) servers.push((s = { label, host, rips: [], uses: [] }));
       if (!s.rips.includes(d.addr)) s.rips.push(d.addr);
       s.uses.push({ se, d });
@@ -152,6 +153,7 @@ export function exportRealServers(lab: BuiltLab, directorName: string, when: str
   if (dispatch.length === 0) {
     out.push(`echo "$0: the director's table has no real server to set up" >&2`, "exit 1");
     warnings.push(`${directorName} has no real server to set up ${when}`);
+    gaps.n++;
   } else {
     dispatch.forEach((x, i) => {
       out.push(`${i === 0 ? "if" : "elif"} ${x.rips.map((r) => `has_addr ${formatIp4(r)}`).join(" || ")}; then`, `    ${x.fn}`);
@@ -159,7 +161,7 @@ export function exportRealServers(lab: BuiltLab, directorName: string, when: str
     const all = dispatch.flatMap((x) => x.rips.map(formatIp4)).join(", ");
     out.push("else", `    echo "$0: this host has none of the real servers' addresses (${all})" >&2`, "    exit 1", "fi");
   }
-  return { text: out.join("\n") + "\n", warnings, servers: servers.length, incomplete: gaps.n };
+  return { text: out.join("\n") + "\n", warnings: [...new Set(warnings)], servers: servers.length, incomplete: gaps.n };
 }
 
 /** The commands one server needs, with their reasons; lab differences go to `warnings`. */
@@ -168,7 +170,8 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
   const h = s.host;
   const warn = (x: string): void => void warnings.push(`${s.label}: ${x}`);
   const names = (f: (d: DestEntry) => boolean): string[] => [...new Set(s.uses.filter((u) => f(u.d)).map((u) => serviceName(u.se)))];
-  const lanDev = h ? nicOf(h, s.rips[0]!) : undefined;
+  /** The NIC a destination's address is on: where the director's frames for it arrive. */
+  const lanOf = (d: DestEntry): string | undefined => (h ? nicOf(h, d.addr) : undefined);
 
   // NAT: the replies go back through the director.
   const nat = names((d) => d.fwd === FwdMethod.Masq);
@@ -178,7 +181,8 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
     if (viaDirector.length > 0) {
       for (const r of viaDirector) lines.push(`ip route replace ${r.plen === 0 ? "default" : `${formatIp4(r.dst)}/${r.plen}`} via ${formatIp4(r.gateway!)}`);
     } else {
-      const dip = directorAddrOn(director, s.rips[0]!);
+      const natAddr = s.uses.find((u) => u.d.fwd === FwdMethod.Masq)!.d.addr;
+      const dip = directorAddrOn(director, natAddr);
       if (h) {
         const def = h.routes.list().find((r) => r.plen === 0);
         const gw = def?.gateway !== undefined ? `its default gateway is ${formatIp4(def.gateway)}${ownerName(lab, def.gateway)}` : "it has no default route";
@@ -188,7 +192,7 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
       else {
         lines.push("# The director has no address on this server's network: route the replies to the clients through it yourself (a router that sends them on to the director).");
         gaps.n++;
-        warn(`the director has no address on the network of ${s.rips.map(formatIp4).join(", ")}: no route is set`);
+        warn(`the director has no address on the network of ${formatIp4(natAddr)}: no route is set`);
       }
     }
   }
@@ -201,13 +205,18 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
   for (const { se, d } of vipUses) {
     const tun = d.fwd === FwdMethod.Tunnel ? tunnelOf(d) : undefined;
     const dev = tun?.dev ?? "lo";
-    const vips = se.key.fwmark ? labVips(h, lanDev) : [se.key.addr!];
+    const vips = se.key.fwmark ? labVips(h, dev) : [se.key.addr!];
     if (lines.length > 0) lines.push("");
     if (tun) {
       lines.push(`# TUN (${tun.what}) for ${serviceName(se)}: the director wraps the client's packet in a second IPv4 header to this server; ${dev} takes it off, and with the VIP on ${dev} the inner packet is for this host, which answers the client straight from the VIP.`);
       for (const l of tun.lines) if (!loaded.has(l)) (loaded.add(l), lines.push(l));
       if (!tunDevs.includes(dev)) tunDevs.push(dev);
-      if (h && tun.dev === "tunl0" && d.tunType === "ipip" && !h.nics.get("tunl0")?.up) warn(`in the lab tunl0 is ${h.nics.has("tunl0") ? "down" : "missing (no modprobe ipip)"}: the director's IPIP packets would not be taken apart`);
+      if (h && !h.nics.get(dev)?.up)
+        warn(`in the lab ${dev} is ${h.nics.has(dev) ? "down" : `missing (no modprobe ${dev === "gre0" ? "ip_gre" : "ipip"})`}: the director's ${tun.what} packets would not be taken apart`);
+      if (h && d.tunType === "gue") {
+        const f = h.fouPorts.get(d.tunPort);
+        if (!f || !f.gue) warn(`in the lab no \`ip fou add port ${d.tunPort} gue\` was done: the director's GUE packets would be refused as UDP to a closed port`);
+      }
     } else {
       lines.push(`# DR for ${serviceName(se)}: the director hands on the client's frame unchanged but for its MAC, so this server must hold the VIP, on lo where it is never announced on the LAN.`);
     }
@@ -221,7 +230,10 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
       if (placed.has(key)) continue;
       placed.add(key);
       lines.push(`ip addr replace ${formatIp4(v)}/32 dev ${dev}`);
-      if (h && holds(h, v) === undefined) warn(`in the lab it does not hold the VIP ${formatIp4(v)}: the director's ${tun ? "tunnelled packets" : "frames"} for it would be dropped`);
+      const on = h ? holds(h, v) : undefined;
+      if (h && on === undefined) warn(`in the lab it does not hold the VIP ${formatIp4(v)}: the director's ${tun ? "tunnelled packets" : "frames"} for it would be dropped`);
+      if (h && on !== undefined && on === lanOf(d))
+        warn(`in the lab it holds the VIP ${formatIp4(v)} on ${on}, its LAN interface, where it answers ARP for it whatever arp_ignore says: take it off there (ip addr del ${formatIp4(v)}/32 dev ${on})`);
     }
   }
   if (vipUses.length > 0) {
@@ -231,7 +243,9 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
       "sysctl -q -w net.ipv4.conf.all.arp_ignore=1",
       "sysctl -q -w net.ipv4.conf.all.arp_announce=2",
     );
-    if (h && lanDev) {
+    // On every interface the director's DR or TUN traffic reaches this server by.
+    for (const lanDev of new Set(vipUses.map((u) => lanOf(u.d)))) {
+      if (!h || lanDev === undefined) continue;
       const ig = effective(h, lanDev, "arp_ignore");
       const an = effective(h, lanDev, "arp_announce");
       if (ig < 1) warn(`in the lab arp_ignore was ${ig} on ${lanDev}: it would answer ARP for the VIP`);
@@ -295,13 +309,8 @@ function ownerName(lab: BuiltLab, addr: Ip4): string {
   return h ? ` (${h.name})` : "";
 }
 
-/** A fwmark service's VIPs on a lab host: what it holds on lo (off 127/8) and its tunnel devices. */
-function labVips(h: Host | undefined, lanDev: string | undefined): Ip4[] {
-  if (!h) return [];
-  const out: Ip4[] = [];
-  for (const nic of h.nics.values()) {
-    if (nic.name === lanDev || !(nic.isLoopback || nic.name === "tunl0" || nic.name === "gre0")) continue;
-    for (const a of nic.addrs) if (a.addr >>> 24 !== 127 && !out.includes(a.addr)) out.push(a.addr);
-  }
-  return out;
+/** A fwmark service's VIPs on a lab host: what it holds on `dev` (lo: off 127/8). */
+function labVips(h: Host | undefined, dev: string): Ip4[] {
+  const nic = h?.nics.get(dev);
+  return nic ? [...new Set(nic.addrs.map((a) => a.addr).filter((a) => a >>> 24 !== 127))] : [];
 }

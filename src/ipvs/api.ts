@@ -72,7 +72,7 @@ export interface DestSpec {
   readonly lThreshold: number;
   readonly tunType: TunType;
   readonly tunPort: number;
-  /** 0 none, 1 nocsum, 2 csum, 4 remcsum (IP_VS_TUNNEL_ENCAP_FLAG_*). */
+  /** lvslab's own: 0 unset, 1 --tun-nocsum, 2 --tun-csum, 4 --tun-remcsum (the kernel's IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM/CSUM/REMCSUM are 0, 1, 2). */
   readonly tunFlags: number;
 }
 
@@ -246,6 +246,8 @@ export interface IpvsPorts {
    * OUTPUT hook). Without it the engine builds the ICMP error itself and hands it out.
    */
   icmpSend?(orig: Uint8Array, type: number, code: number, rest: number): void;
+  /** net.ipv4.ip_local_port_range, which GUE source ports are spread over; 32768-60999 without it. */
+  localPortRange?(): readonly [number, number];
 }
 
 /** The data plane hooks (net/netfilter/ipvs/ip_vs_core.c). */

@@ -165,7 +165,10 @@ export interface OutRoute {
 
 type UdpHandler = (src: Ip4, sport: number, dst: Ip4, payload: Uint8Array) => void;
 /** What a `ip fou add` port carries: GUE, or a fixed IP protocol. */
-export type FouPort = { readonly gue: true } | { readonly gue: false; readonly ipproto: number };
+export type FouPort = ({ readonly gue: true } | { readonly gue: false; readonly ipproto: number }) & {
+  /** `-6`: an IPv6 port (listed, but lvslab carries no IPv6). */
+  readonly v6?: boolean;
+};
 type IcmpListener = (src: Ip4, dst: Ip4, icmp: Uint8Array, ttl: number, ipLen: number) => void;
 
 export class Host implements HostForTools {
@@ -319,6 +322,10 @@ export class Host implements HostForTools {
       isBroadcast: (a) => this.isBroadcastAddr(a),
       routeMtu: (dst) => this.routeMtu(dst),
       icmpSend: (orig, type, code, rest) => this.icmpSend(orig, type, code, rest, undefined),
+      localPortRange: () => {
+        const [lo, hi] = (this.sysctl.get("net.ipv4.ip_local_port_range") ?? "32768 60999").split(/\s+/).map(Number);
+        return [lo ?? 32768, hi ?? 60999];
+      },
       log: (line) => this.klog(line),
       random: () => rng.u32(),
     });
@@ -806,9 +813,9 @@ export class Host implements HostForTools {
     }
   }
 
-  private unknownProto(nic: Nic, pkt: Uint8Array): void {
+  private unknownProto(nic: Nic, pkt: Uint8Array, proto = ip4Proto(pkt)): void {
     this.ip.InUnknownProtos++;
-    this.drop(`no handler for IP protocol ${ip4Proto(pkt)}`, pkt, nic.name);
+    this.drop(`no handler for IP protocol ${proto}`, pkt, nic.name);
     this.icmpSend(pkt, ICMP_DEST_UNREACH, 2, 0, nic);
   }
 
@@ -848,8 +855,9 @@ export class Host implements HostForTools {
    * (remote any, local any) takes the packet while it is up; only IPv4 inside is handled here.
    */
   private greIn(nic: Nic, pkt: Uint8Array, l4: Uint8Array): void {
-    if (l4.length < 4 || (l4[1]! & 7) !== 0) {
-      this.drop("GRE header truncated or not version 0", pkt, nic.name);
+    // gre_parse_header: version 0, no routing (R bit).
+    if (l4.length < 4 || (l4[1]! & 7) !== 0 || (l4[0]! & 0x40) !== 0) {
+      this.drop("GRE header truncated, not version 0 or with routing", pkt, nic.name);
       return;
     }
     const flags = l4[0]!;
@@ -859,7 +867,6 @@ export class Host implements HostForTools {
       return;
     }
     if (flags & 0x80 && internetChecksum(l4) !== 0) {
-      this.nics.get("gre0")!.stats.rxDropped++;
       this.drop("GRE checksum is wrong", pkt, nic.name);
       return;
     }
@@ -891,6 +898,7 @@ export class Host implements HostForTools {
         const hlen = 4 + (payload[0]! & 0x1f) * 4;
         if (payload.length < hlen) return void this.drop(`GUE on UDP port ${port}: header truncated`, pkt, nic.name);
         if (payload[0]! & 0x20) return void this.drop(`GUE on UDP port ${port}: a control message`, pkt, nic.name);
+        if (!gueFlagsValid(payload, hlen - 4)) return void this.drop(`GUE on UDP port ${port}: flags it does not know or longer than its options`, pkt, nic.name);
         proto = payload[1]!;
         inner = payload.subarray(hlen);
       } else return void this.drop(`GUE on UDP port ${port}: version ${ver}`, pkt, nic.name);
@@ -898,8 +906,11 @@ export class Host implements HostForTools {
       proto = how.ipproto;
       inner = payload;
     }
-    if (proto === IPPROTO_IPIP && this.nics.has("tunl0")) this.ipipIn(nic, pkt, inner, how.gue ? `GUE (UDP port ${port})` : `FOU (UDP port ${port})`);
-    else this.unknownProto(nic, pkt);
+    // fou_udp_recv / gue_udp_recv hand the rest to the handler of its protocol.
+    const what = how.gue ? `GUE (UDP port ${port})` : `FOU (UDP port ${port})`;
+    if (proto === IPPROTO_IPIP && this.nics.has("tunl0")) this.ipipIn(nic, pkt, inner, what);
+    else if (proto === IPPROTO_GRE && this.nics.has("gre0")) this.greIn(nic, pkt, inner);
+    else this.unknownProto(nic, pkt, proto);
   }
 
   /**
@@ -936,9 +947,15 @@ export class Host implements HostForTools {
     }
     const sport = (l4[0]! << 8) | l4[1]!;
     const dport = (l4[2]! << 8) | l4[3]!;
+    const ulen = (l4[4]! << 8) | l4[5]!;
+    if (ulen < 8 || ulen > l4.length) {
+      // __udp4_lib_rcv: a length field the datagram does not hold is a short packet.
+      this.drop(`UDP length ${ulen} does not fit the ${l4.length}-byte datagram`, pkt, nic.name);
+      return;
+    }
     const fou = this.fouPorts.get(dport);
-    if (fou) {
-      this.fouIn(nic, pkt, l4.subarray(8, Math.max(8, Math.min(l4.length, (l4[4]! << 8) | l4[5]!))), dport, fou);
+    if (fou && !fou.v6) {
+      this.fouIn(nic, pkt, l4.subarray(8, ulen), dport, fou);
       return;
     }
     const h = this.udpSockets.get(dport);
@@ -1492,4 +1509,18 @@ class WatchedMap<K, V> extends Map<K, V> {
     super.clear();
     this.changed();
   }
+}
+
+/**
+ * validate_gue_flags (include/net/gue.h): the only flag is PRIV (0x0001), whose 4-byte private
+ * flags may only say REMCSUM (bit 31, with its 4 bytes); all of it within the header's options.
+ */
+function gueFlagsValid(gue: Uint8Array, optlen: number): boolean {
+  const flags = (gue[2]! << 8) | gue[3]!;
+  if (flags & ~0x0001) return false;
+  if (!(flags & 1)) return true;
+  if (optlen < 4) return false;
+  const pflags = ((gue[4]! << 24) | (gue[5]! << 16) | (gue[6]! << 8) | gue[7]!) >>> 0;
+  if (pflags & ~0x80000000) return false;
+  return 4 + (pflags ? 4 : 0) <= optlen;
 }

@@ -6,9 +6,10 @@
  * two headers, by the real server's tunnel type (--tun-type):
  * - ipip: nothing; the outer protocol is 4;
  * - gue (ipvs_gue_encap): UDP to --tun-port from a port hashed from the inner flow (as
- *   udp_flow_src_port, in 32768-60999), then a 4-byte GUE header (version 0, no options,
- *   protocol 4); the UDP checksum only with --tun-csum or --tun-remcsum (remote checksum
- *   offload needs a packet whose checksum is still to be done, which no forwarded packet is);
+ *   udp_flow_src_port, over ip_local_port_range), then a 4-byte GUE header (version 0, no
+ *   options, protocol 4); the UDP checksum with --tun-csum or --tun-remcsum. The remote
+ *   checksum option is never added: the kernel adds it (8 more bytes) only to a packet
+ *   whose own checksum is still to be done (CHECKSUM_PARTIAL), which lvslab's never are;
  * - gre (ipvs_gre_encap): a 4-byte GRE header (version 0, protocol 0x0800), 8 bytes with
  *   the checksum (C bit) under --tun-csum.
  * Before that, __ip_vs_get_out_rt's MTU check: the route's MTU less all these headers must
@@ -20,12 +21,9 @@ import { LazyAccept, LazyXmit, NoteKind, ipPort, mtuCheck, ttlExpired, type Xmit
 
 /** sizeof(struct iphdr): the outer header every tunnel adds. */
 const IPIP_OVERHEAD = 20;
-/** IP_VS_TUNNEL_ENCAP_FLAG_CSUM, _REMCSUM. */
+/** DestSpec.tunFlags (ipvsadm's --tun-csum, --tun-remcsum; api.ts). */
 const F_CSUM = 2;
 const F_REMCSUM = 4;
-/** The default net.ipv4.ip_local_port_range, which udp_flow_src_port spreads flows over. */
-const PORT_MIN = 32768;
-const PORT_MAX = 60999;
 
 export type TunnelDest = Pick<DestSpec, "tunType" | "tunPort" | "tunFlags">;
 
@@ -37,10 +35,11 @@ function encapLen(d: TunnelDest): number {
 }
 
 /**
- * The GUE UDP source port of a flow: stable per inner 5-tuple (the kernel hashes the flow
- * with a per-boot random key; this is a fixed FNV-1a over the same fields).
+ * The GUE UDP source port of a flow (udp_flow_src_port): stable per inner 5-tuple, spread
+ * over ip_local_port_range [min, max). The kernel hashes the flow with a per-boot random key;
+ * this is a fixed FNV-1a over the same fields.
  */
-export function flowSrcPort(inner: Uint8Array): number {
+export function flowSrcPort(inner: Uint8Array, range: readonly [number, number] = [32768, 60999]): number {
   let h = 0x811c9dc5;
   const ihl = (inner[0]! & 0xf) * 4;
   const mix = (i: number): void => {
@@ -51,17 +50,17 @@ export function flowSrcPort(inner: Uint8Array): number {
   mix(9);
   const proto = inner[9];
   if (proto === 6 || proto === 17) for (let i = ihl; i < ihl + 4; i++) mix(i);
-  return Math.floor((h * (PORT_MAX - PORT_MIN)) / 0x100000000) + PORT_MIN;
+  return Math.floor((h * (range[1] - range[0])) / 0x100000000) + range[0];
 }
 
 /** The tunnel headers around `inner` (the outer IPv4 header's payload). */
-function encapsulate(d: TunnelDest, inner: Uint8Array, src: number, dst: number): { payload: Uint8Array; protocol: number } {
+function encapsulate(env: XmitEnv, d: TunnelDest, inner: Uint8Array, src: number, dst: number): { payload: Uint8Array; protocol: number } {
   const n = encapLen(d);
   if (n === 0) return { payload: inner, protocol: IPPROTO_IPIP };
   const out = new Uint8Array(n + inner.length);
   out.set(inner, n);
   if (d.tunType === "gue") {
-    const sport = flowSrcPort(inner);
+    const sport = flowSrcPort(inner, env.ports.localPortRange?.());
     out[0] = sport >> 8;
     out[1] = sport & 0xff;
     out[2] = d.tunPort >> 8;
@@ -107,7 +106,7 @@ export function tunXmit(env: XmitEnv, b: Uint8Array, c: XmitConn, d: TunnelDest)
   const outerTos = (tos & 3) === 3 ? (tos & ~3) | 2 : tos;
   const df = env.pmtuDisc() ? (inner[6]! & 0x40) !== 0 : false;
   // ip_select_ident without a socket: a DF packet gets id 0 (as the real-kernel capture shows).
-  const enc = encapsulate(d, inner, src, c.daddr);
+  const enc = encapsulate(env, d, inner, src, c.daddr);
   const outer = emitIpv4({ tos: outerTos, id: df ? 0 : env.nextIpId(), df, ttl, protocol: enc.protocol, src, dst: c.daddr }, enc.payload);
   return {
     action: "stolen",

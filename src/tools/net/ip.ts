@@ -100,6 +100,22 @@ function findNic(host: Host, name: string, how: "cannot-find" | "not-exist"): Ni
 
 // ------------------------------------------------------------------ fou
 
+/** /etc/protocols of Debian 12 (netbase), as getprotobyname reads it: names and aliases. */
+const PROTOCOLS = new Map<string, number>([
+  ["ip", 0], ["IP", 0], ["icmp", 1], ["ICMP", 1], ["igmp", 2], ["IGMP", 2], ["ipencap", 4], ["IP-ENCAP", 4],
+  ["tcp", 6], ["TCP", 6], ["udp", 17], ["UDP", 17], ["ipv6", 41], ["IPv6", 41], ["gre", 47], ["GRE", 47],
+  ["esp", 50], ["IPSEC-ESP", 50], ["ah", 51], ["IPSEC-AH", 51], ["ipv6-icmp", 58], ["IPv6-ICMP", 58],
+  ["ipip", 94], ["IPIP", 94], ["encap", 98], ["ENCAP", 98], ["sctp", 132], ["SCTP", 132],
+  ["udplite", 136], ["UDPLite", 136], ["mpls-in-ip", 137], ["MPLS-in-IP", 137], ["ethernet", 143], ["Ethernet", 143],
+]);
+
+/** strtoul(s, &end, 0) over the whole word: hex after 0x, octal after 0, else decimal. */
+function strtoul0(s: string): number | undefined {
+  const m = /^(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))$/.exec(s);
+  if (!m) return undefined;
+  return m[1] !== undefined ? parseInt(m[1], 16) : m[2] !== undefined ? parseInt(m[2], 8) : Number(m[3]);
+}
+
 /**
  * `ip fou add|del|show` (iproute2 6.1's ipfou.c against Linux 6.1's fou module, recorded in
  * test/golden/kernel/tunnel-devices.out): ports are listed newest first; a bad word of the
@@ -116,21 +132,31 @@ function ipFou(host: Host, args: string[], warn: (t: string) => void): string {
   let port: number | undefined;
   let ipproto: number | undefined;
   let gue = false;
+  let v6 = false;
+  let local: string | undefined;
   if (kind !== "show") {
     while (args.length > 0) {
       const a = args.shift()!;
       if (matches(a, "port")) {
         const v = args.shift();
         if (v === undefined) fail('Command line is not complete. Try option "help"', 255);
-        if (!/^(0x[0-9a-f]+|\d+)$/i.test(v) || Number(v) > 65535) fail(`Error: argument "${v}" is wrong: invalid port`, 255);
-        port = Number(v);
+        const n = strtoul0(v);
+        if (n === undefined || n > 65535 || n === 0) fail(`Error: argument "${v}" is wrong: invalid port`, 255);
+        port = n;
       } else if (matches(a, "ipproto")) {
         const v = args.shift();
         if (v === undefined) fail('Command line is not complete. Try option "help"', 255);
-        const named: Record<string, number> = { ipip: 4, ipencap: 4, gre: 47, tcp: 6, udp: 17, icmp: 1 };
-        const n = named[v.toLowerCase()] ?? (/^\d+$/.test(v) ? Number(v) : NaN);
-        if (!(n >= 1 && n <= 255)) fail(`Error: argument "${v}" is wrong: invalid ipproto`, 255);
+        // getprotobyname (Debian's /etc/protocols, case-sensitive), else a number 1-255.
+        const n = PROTOCOLS.get(v) ?? strtoul0(v);
+        if (n === undefined || n > 255 || (n === 0 && !PROTOCOLS.has(v))) fail(`Error: argument "${v}" is wrong: invalid ipproto`, 255);
         ipproto = n;
+      } else if (a === "-6") v6 = true;
+      else if (matches(a, "local") || matches(a, "peer") || matches(a, "peer_port") || matches(a, "dev")) {
+        // Accepted and not modelled (the port is simulated as bound to any address), except that
+        // a local address must be one of the host's.
+        const v = args.shift();
+        if (v === undefined) fail('Command line is not complete. Try option "help"', 255);
+        if (matches(a, "local")) local = v;
       } else if (matches(a, "gue")) gue = true;
       else {
         warn(`fou: unknown command "${a}"?\n`);
@@ -141,11 +167,12 @@ function ipFou(host: Host, args: string[], warn: (t: string) => void): string {
     else if (kind === "add" && ipproto === undefined && !gue) warn("fou: must set ipproto or gue\n");
     else if (ipproto !== undefined && gue) warn("fou: cannot set ipproto and gue\n");
   }
-  if (kind === "show") return [...host.fouPorts].reverse().map(([p, f]) => `port ${p} ${f.gue ? "gue" : `ipproto ${f.ipproto}`}\n`).join("");
+  if (kind === "show") return [...host.fouPorts].reverse().map(([p, f]) => `port ${p} ${f.gue ? "gue" : `ipproto ${f.ipproto}`}${f.v6 ? " -6" : ""}\n`).join("");
   if (port === undefined || (kind === "add" && (ipproto === undefined) === !gue)) fail("RTNETLINK answers: Invalid argument", 2);
   if (kind === "add") {
+    if (local !== undefined && (parseIp4(local) === undefined || !host.isLocalAddr(parseIp4(local)!))) fail("RTNETLINK answers: Cannot assign requested address", 2);
     if (host.fouPorts.has(port) || host.udpSockets.has(port)) fail("RTNETLINK answers: Address already in use", 2);
-    host.fouPorts.set(port, gue ? { gue: true } : { gue: false, ipproto: ipproto! });
+    host.fouPorts.set(port, gue ? { gue: true, v6 } : { gue: false, ipproto: ipproto!, v6 });
   } else if (!host.fouPorts.delete(port)) fail("RTNETLINK answers: Invalid argument", 2);
   return "";
 }

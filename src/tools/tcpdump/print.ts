@@ -552,7 +552,7 @@ export class Printer {
         return;
       }
       if (this.o.verbose) {
-        const names = ([[0x8000, "checksum present"], [0x4000, "routing present"], [0x2000, "key present"], [0x1000, "sequence# present"]] as const)
+        const names = ([[0x8000, "checksum present"], [0x4000, "routing present"], [0x2000, "key present"], [0x1000, "sequence# present"], [0x0800, "source routing present"], [0x0080, "ack present"]] as const)
           .filter(([bit]) => flags & bit).map(([, n]) => n);
         this.p(`, Flags [${names.length ? names.join(", ") : "none"}]`);
       }

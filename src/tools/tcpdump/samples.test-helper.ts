@@ -150,8 +150,9 @@ export function extra(): Sample[] {
 
 /**
  * Tunnelled packets (kept apart from extra(): the filter cases number the samples): GRE as
- * IPVS sends it (no checksum; with one), with a key and a sequence number, and truncated.
- * (GRE around Ethernet or PPP, and version 1, are not printed as tcpdump does.)
+ * IPVS sends it (no checksum; with one), with a key and a sequence number, with the s and A
+ * bits, and truncated. (GRE around Ethernet or PPP, with routing (R bit), and version 1 are not
+ * printed as tcpdump does.)
  */
 export function tunnels(): Sample[] {
   const out: Uint8Array[] = [];
@@ -162,6 +163,7 @@ export function tunnels(): Sample[] {
   out.push(fr(C, S, gre([0, 0, 8, 0], tcpSyn)));
   out.push(fr(C, S, gre([0x80, 0, 8, 0, 0x12, 0x34, 0, 0], tcpSyn)));
   out.push(fr(C, S, gre([0x30, 0, 8, 0, 0, 0, 0, 7, 0, 0, 1, 0], udp)));
+  out.push(fr(C, S, gre([0x08, 0x80, 8, 0], tcpSyn)));
   out.push(fr(C, S, gre([0x80, 0], new Uint8Array(0))));
   return out.map((frame, i) => ({ usec: T0 + 700000 + i * 1000, frame }));
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Golden fixture "tunnel-devices": what a real server's tunnel setup prints on the real Linux
 # 6.1 kernel via kernel-oracle: `ip fou` before and after `modprobe fou` (show, add twice,
-# del twice, bad arguments), the devices `modprobe ip_gre` and `modprobe ipip` create in a
+# del twice, bad arguments, ports in octal and hex, protocols by name), the devices `modprobe ip_gre` and `modprobe ipip` create in a
 # fresh namespace, and `ip link`/`ip addr` of gre0 and tunl0 once up with an address.
 set -u
 ip netns add rs; ns() { ip netns exec rs "$@"; }
@@ -22,6 +22,16 @@ echo "### ip fou add port 6080"; ns ip fou add port 6080; echo "exit=$?"
 echo "### ip fou add gue"; ns ip fou add gue; echo "exit=$?"
 echo "### ip fou add port 99999 gue"; ns ip fou add port 99999 gue; echo "exit=$?"
 echo "### ip fou bogus"; ns ip fou bogus; echo "exit=$?"
+echo "### ip fou add port 0 gue"; ns ip fou add port 0 gue; echo "exit=$?"
+echo "### ip fou add port 010 ipproto ipip"; ns ip fou add port 010 ipproto ipip; echo "exit=$?"
+echo "### ip fou add port 0x10 ipproto IPIP"; ns ip fou add port 0x10 ipproto IPIP; echo "exit=$?"
+echo "### ip fou add port 17 ipproto Ipip"; ns ip fou add port 17 ipproto Ipip; echo "exit=$?"
+echo "### ip fou add port 18 ipproto gre -6"; ns ip fou add port 18 ipproto gre -6; echo "exit=$?"
+echo "### ip fou add port 19 gue local 10.9.9.9"; ns ip fou add port 19 gue local 10.9.9.9; echo "exit=$?"
+echo "### ip fou show (more)"; ns ip fou show; echo "exit=$?"
+echo "### ip fou del port 8"; ns ip fou del port 8; echo "exit=$?"
+echo "### ip fou del port 16"; ns ip fou del port 16; echo "exit=$?"
+echo "### ip fou del port 19"; ns ip fou del port 19; echo "exit=$?"
 echo "### ip fou show (end)"; ns ip fou show; echo "exit=$?"
 echo "### ss -uan (fou sockets)"; ns ss -uan
 modprobe ip_gre
