@@ -192,8 +192,8 @@ test("bad input: one clear line and exit 2", () => {
   const natSteps = buildLabFile("labs/lvs-nat.yaml").spec.steps.length;
   const cases: Array<[string[], RegExp]> = [
     [["export", "no-such-lab"], /^lvslab: cannot read lab file no-such-lab: no such file, nor a bundled lab of that name \(lvslab labs lists them\)\n$/],
-    [["export", "lvs-nat", "--format", "xml"], /^lvslab: --format must be keepalived, ipvsadm or real-servers, got "xml"\n$/],
-    [["export", "lvs-nat", "--format"], /^lvslab: --format must be keepalived, ipvsadm or real-servers, got nothing\n$/],
+    [["export", "lvs-nat", "--format", "xml"], /^lvslab: --format must be keepalived, ipvsadm, director or real-servers, got "xml"\n$/],
+    [["export", "lvs-nat", "--format"], /^lvslab: --format must be keepalived, ipvsadm, director or real-servers, got nothing\n$/],
     [["export", "lvs-nat", "--host", "client"], /^lvslab: host "client" has no IPVS \(it needs ipvs: true in the lab file\); directors: vip\n$/],
     [["export", "lvs-nat", "--host", "nosuch"], /^lvslab: no host "nosuch" in the lab \(hosts: vip, real_server1, real_server2, client\)\n$/],
     [["export", "lvs-nat", "--after-step", String(natSteps + 1)], new RegExp(`^lvslab: --after-step ${natSteps + 1}: lab lvs-nat has ${natSteps} steps\n$`)],

@@ -34,7 +34,7 @@ Commands:
   explain LAB                   run a lab and tell each connection's story hop by hop, and why it failed
   export LAB                    run a lab, then print its director's IPVS table as a keepalived.conf
                                 or as ipvsadm -S -n rules, for real directors (or, with
-                                --format real-servers, the setup script of its real servers)
+                                --format director / real-servers, setup scripts for both sides)
   labs                          list the labs that come with lvslab
   director ...                  real mode: the userspace IPVS director on real interfaces (director --help)
   ipvsadm ARGS...               real mode: ipvsadm on the running director
@@ -48,7 +48,7 @@ Options:
   --stop-on-failure  (run) stop at the first failing step
   --conn N        (explain) only connection N;  --flow ADDR[:PORT]  only connections with that endpoint
   --brief         (explain) summary and diagnosis only;  --json  the same facts as JSON
-  --format F      (export) keepalived (default), ipvsadm or real-servers;  --host NAME  the director, when several
+  --format F      (export) keepalived (default), ipvsadm, director or real-servers;  --host NAME  the director, when several
   --after-step N  (export) the table after the lab's first N steps;  --at-end  after all (default)
 
 LAB is a path to a lab file, or the name of a bundled lab (e.g. lvs-nat, lvs-nat-no-gateway).

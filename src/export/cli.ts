@@ -1,5 +1,5 @@
 /**
- * `lvslab export LAB [--host NAME] [--format keepalived|ipvsadm|real-servers] [--at-end | --after-step N]`:
+ * `lvslab export LAB [--host NAME] [--format keepalived|ipvsadm|director|real-servers] [--at-end | --after-step N]`:
  * the command's own options and output; src/cli/main.ts loads the lab and hands it here.
  */
 import { optionReader } from "../cli/options.js";
@@ -7,9 +7,9 @@ import type { BuiltLab } from "../lab/build.js";
 import { formatIp4 } from "../wire/addr.js";
 import { FwdMethod } from "../ipvs/api.js";
 import { sortDests, sortServices } from "../tools/ipvsadm/format.js";
-import { EXPORT_FORMATS, directors, exportKeepalived, exportRealServers, ipvsadmSave, runForExport, serviceName, type ExportFormat } from "./index.js";
+import { EXPORT_FORMATS, directors, exportDirector, exportKeepalived, exportRealServers, ipvsadmSave, runForExport, serviceName, type ExportFormat } from "./index.js";
 
-export const EXPORT_USAGE = "Usage: lvslab export LAB [--seed N] [--host NAME] [--format keepalived|ipvsadm|real-servers] [--at-end | --after-step N]\n";
+export const EXPORT_USAGE = "Usage: lvslab export LAB [--seed N] [--host NAME] [--format keepalived|ipvsadm|director|real-servers] [--at-end | --after-step N]\n";
 
 export interface ExportArgs {
   host?: string;
@@ -94,6 +94,12 @@ export async function runExport(lab: BuiltLab, a: ExportArgs, out: (s: string) =
         if (d.uThreshold || d.lThreshold)
           err(`lvslab: warning: ${serviceName(se)}: ipvsadm -S does not save thresholds: real server ${formatIp4(d.addr)}:${d.port} had -x ${d.uThreshold} -y ${d.lThreshold}\n`);
     }
+    return 0;
+  }
+  if (a.format === "director") {
+    const r = await exportDirector(lab, host, when);
+    out(r.text);
+    for (const w of r.warnings) err(`lvslab: warning: ${w}\n`);
     return 0;
   }
   if (a.format === "real-servers") {

@@ -17,10 +17,11 @@ import { formatIp4 } from "../wire/addr.js";
 import { formatKeepalived, type DirectorState, type HealthCheck, type KeepalivedExport } from "./keepalived.js";
 
 export { exportRealServers, type RealServersExport } from "./realservers.js";
+export { exportDirector, type DirectorExport } from "./director.js";
 export { formatKeepalived, serviceName, KEEPALIVED_SCHEDULERS, type DirectorState, type HealthCheck, type KeepalivedExport } from "./keepalived.js";
 
-export type ExportFormat = "keepalived" | "ipvsadm" | "real-servers";
-export const EXPORT_FORMATS: readonly ExportFormat[] = ["keepalived", "ipvsadm", "real-servers"];
+export type ExportFormat = "keepalived" | "ipvsadm" | "director" | "real-servers";
+export const EXPORT_FORMATS: readonly ExportFormat[] = ["keepalived", "ipvsadm", "director", "real-servers"];
 
 /** The hosts with IPVS (`ipvs: true`), in lab file order. */
 export function directors(lab: BuiltLab): string[] {

@@ -280,7 +280,7 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
 }
 
 /** A comment line longer than 92 characters, broken between words into several. */
-function wrapComment(line: string): string[] {
+export function wrapComment(line: string): string[] {
   if (!line.startsWith("# ") || line.length <= 92) return [line];
   const out: string[] = [];
   let cur = "#";
