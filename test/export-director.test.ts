@@ -8,6 +8,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { buildLabFile, repoPath } from "./helpers.js";
 import { exportDirector, exportRealServers, runForExport } from "../src/export/index.js";
 import { runCommand } from "../src/lab/runner.js";
@@ -109,4 +110,21 @@ test("export director: the kernel recording ran today's scripts and served the s
   assert.match(out, /### rs2\nexit=0\n/);
   const curls = out.split("### curls\n")[1]!.split("###")[0]!.trim().split("\n");
   assert.deepEqual(curls, SEED_ORDER);
+});
+
+test("export CLI: the setup scripts on stdout, warnings on stderr, exit 1 only when a need could not be met", () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [repoPath("dist", "src", "cli", "main.js"), ...args], { cwd: repoPath(), encoding: "utf8", timeout: 60_000 });
+  const fn = run(["export", "lvs-fullnat-toa", "--format", "director"]);
+  assert.equal(fn.status, 0);
+  assert.match(fn.stdout, /^#!\/bin\/sh\n/);
+  assert.match(fn.stdout, /^ip addr replace 192\.168\.1\.200\/24 dev eth0$/m);
+  assert.equal(fn.stderr, "lvslab: warning: vip: its --fullnat, --add-laddr and --proxy-protocol options are lvslab extensions (after DPVS and Alibaba LVS): mainline ipvsadm-restore refuses them\n");
+  const ng = run(["export", "lvs-nat-no-gateway", "--format", "real-servers"]);
+  assert.equal(ng.status, 0);
+  assert.equal(ng.stderr.split("\n").filter((l) => l.startsWith("lvslab: warning: ")).length, 2);
+  // After no step the director has no service: nothing to set up, said, exit 1.
+  const empty = run(["export", "lvs-nat", "--format", "real-servers", "--after-step", "0"]);
+  assert.equal(empty.status, 1);
+  assert.match(empty.stdout, /the director's table has no real server to set up" >&2\nexit 1\n$/);
+  assert.match(empty.stderr, /warning: vip has no IPVS service after the lab's first 0 steps\n.*warning: vip has no real server to set up/s);
 });

@@ -20,13 +20,13 @@ import { sortServices } from "../tools/ipvsadm/format.js";
 import { formatIp4 } from "../wire/addr.js";
 import { Transcript } from "../lab/runner.js";
 import { wrapComment } from "./realservers.js";
+import { DEFAULT_TIMEOUTS } from "./keepalived.js";
 
 export interface DirectorExport {
   readonly text: string;
   readonly warnings: string[];
 }
 
-const DEFAULT_TIMEOUTS = { tcp: 900, tcpfin: 120, udp: 300 };
 /** IP_VS_SYNC_GROUP 224.0.0.81 and IP_VS_SYNC_PORT. */
 const SYNC_GROUP = 0xe0000051;
 const SYNC_PORT = 8848;

@@ -15,6 +15,7 @@ import { FwdMethod, IPPROTO_UDP, type DestEntry, type Ip4, type ServiceEntry } f
 import { serviceProtocol } from "../tools/ipvsadm/format.js";
 import { formatIp4 } from "../wire/addr.js";
 import { formatKeepalived, type DirectorState, type HealthCheck, type KeepalivedExport } from "./keepalived.js";
+import { ownerOf } from "./realservers.js";
 
 export { exportRealServers, type RealServersExport } from "./realservers.js";
 export { exportDirector, type DirectorExport } from "./director.js";
@@ -47,11 +48,6 @@ export async function ipvsadmSave(host: Host): Promise<{ exit: number; stdout: s
   const io = new Transcript();
   const r = await host.exec(["ipvsadm", "-S", "-n"], io);
   return { exit: r === "not-found" ? 127 : r, stdout: io.stdoutText, stderr: io.stderrText };
-}
-
-function ownerOf(lab: BuiltLab, addr: Ip4): Host | undefined {
-  for (const h of lab.hosts.values()) for (const nic of h.nics.values()) if (!nic.isLoopback && nic.addrs.some((a) => a.addr === addr)) return h;
-  return undefined;
 }
 
 /**

@@ -82,7 +82,8 @@ export interface KeepalivedExport {
 export const KEEPALIVED_SCHEDULERS: ReadonlySet<string> = new Set(["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]);
 
 /** Linux's defaults for `ipvsadm --set` (tcp, tcpfin, udp). */
-const DEFAULT_TIMEOUTS: Timeouts = { tcp: 900, tcpfin: 120, udp: 300 };
+/** ipvsadm --set's defaults (IP_VS_TCP_S_ESTABLISHED, _FIN_WAIT, IP_VS_UDP_S_NORMAL timeouts). */
+export const DEFAULT_TIMEOUTS: Timeouts = { tcp: 900, tcpfin: 120, udp: 300 };
 
 /** Seconds between health checks, and the checks' own timing (keepalived's usual example values). */
 const DELAY_LOOP = 6;

@@ -48,12 +48,13 @@ interface Server {
 const mask = (plen: number): number => (plen === 0 ? 0 : (0xffffffff << (32 - plen)) >>> 0);
 const sameNet = (a: Ip4, b: Ip4, plen: number): boolean => ((a ^ b) & mask(plen)) >>> 0 === 0;
 
-function ownerOf(lab: BuiltLab, addr: Ip4): Host | undefined {
+/** The lab host that has `addr` on one of its NICs (not lo). */
+export function ownerOf(lab: BuiltLab, addr: Ip4): Host | undefined {
   for (const h of lab.hosts.values()) for (const nic of h.nics.values()) if (!nic.isLoopback && nic.addrs.some((a) => a.addr === addr)) return h;
   return undefined;
 }
 
-/** The NIC of `host` that holds `addr` (the real server's own address on its LAN). */
+/** The NIC of `host` that holds `addr` (lo included). */
 function nicOf(host: Host, addr: Ip4): string | undefined {
   for (const nic of host.nics.values()) if (nic.addrs.some((a) => a.addr === addr)) return nic.name;
   return undefined;
@@ -62,11 +63,6 @@ function nicOf(host: Host, addr: Ip4): string | undefined {
 /** The kernel takes the larger of `all` and the device's value for these three. */
 function effective(host: Host, dev: string, key: "arp_ignore" | "arp_announce" | "rp_filter"): number {
   return Math.max(host.sysctl.getInt(`net.ipv4.conf.all.${key}`, 0), host.sysctl.getInt(`net.ipv4.conf.${dev}.${key}`, 0));
-}
-
-function holds(host: Host, addr: Ip4): string | undefined {
-  for (const nic of host.nics.values()) if (nic.addrs.some((a) => a.addr === addr)) return nic.name;
-  return undefined;
 }
 
 /** A shell function name for a server: letters, digits and _ only, unique in the script. */
@@ -230,7 +226,7 @@ function serverBody(lab: BuiltLab, director: Host, s: Server, warnings: string[]
       if (placed.has(key)) continue;
       placed.add(key);
       lines.push(`ip addr replace ${formatIp4(v)}/32 dev ${dev}`);
-      const on = h ? holds(h, v) : undefined;
+      const on = h ? nicOf(h, v) : undefined;
       if (h && on === undefined) warn(`in the lab it does not hold the VIP ${formatIp4(v)}: the director's ${tun ? "tunnelled packets" : "frames"} for it would be dropped`);
       if (h && on !== undefined && on === lanOf(d))
         warn(`in the lab it holds the VIP ${formatIp4(v)} on ${on}, its LAN interface, where it answers ARP for it whatever arp_ignore says: take it off there (ip addr del ${formatIp4(v)}/32 dev ${on})`);
