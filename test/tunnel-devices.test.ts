@@ -9,8 +9,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { buildLabText, repoPath } from "./helpers.js";
-import { runCommand } from "../src/lab/runner.js";
+import { spawnSync } from "node:child_process";
+import { buildLabText, normalizeCapture, repoPath, transcriptBlocks } from "./helpers.js";
+import { runCommand, runSteps } from "../src/lab/runner.js";
 import { buildFrame, buildTcpPacket } from "../src/wire/testing.js";
 import { emitIpv4 } from "../src/wire/index.js";
 import { ip } from "../src/ipvs/test_util.js";
@@ -104,4 +105,28 @@ hosts:
   // GUE carrying a protocol nothing handles is named by that protocol.
   send(17, udp(6080, new Uint8Array([0, 99, 0, 0, ...syn("192.168.1.100")])));
   assert.ok(drops().includes("no handler for IP protocol 99"), drops().join(" | "));
+});
+
+test("tcpdump on tunl0: raw IP, the packets that came out of the tunnel, as the kernel's capture (lvs-tun, and rp_filter's drops)", async () => {
+  const withTunCapture = (rel: string): string =>
+    readFileSync(repoPath(rel), "utf8")
+      .replace(/(\n  - \{ on: real_server2, run: "tcpdump -nn -e -i eth0 [^\n]*name: cap-rs2 \}\n)/, `$1  - { on: real_server2, run: "tcpdump -nn -i tunl0", background: true, name: cap-tun }\n`)
+      .replace(/(\n  - \{ stop: cap-rs2 \}\n)/, "$1  - { stop: cap-tun }\n");
+  const kernel = spawnSync("tcpdump", ["-nn", "-r", repoPath("test/golden/kernel/lvs-tun.ok.rs2-tunl0.pcap")], { encoding: "utf8" });
+  const recorded = kernel.status === 0 ? normalizeCapture(kernel.stdout) : undefined;
+  for (const [rel, want] of [["labs/lvs-tun.yaml", recorded?.slice(0, 12)], ["labs/lvs-tun-rp-filter.yaml", recorded?.slice(12)]] as const) {
+    const text = withTunCapture(rel);
+    assert.ok(text.includes("name: cap-tun"), rel);
+    const lab = buildLabText(text, rel);
+    let transcript = "";
+    const report = await runSteps(lab, { out: (s) => (transcript += s) });
+    assert.ok(report.steps.every((s) => s.ok), rel);
+    const block = transcriptBlocks(transcript).find((b) => b.prompt.includes("tcpdump -nn -i tunl0"))!.output;
+    assert.match(block, /^listening on tunl0, link-type RAW \(Raw IP\), snapshot length 262144 bytes$/m);
+    const ours = normalizeCapture(block);
+    assert.ok(ours.length >= 4, rel);
+    // The recording's pcaps (tcpdump 4.99.3 -nn -r) when tcpdump is installed: the first 12
+    // packets are the working lab's two connections, the last 4 the broken lab's SYNs.
+    if (want) assert.deepEqual(rel.includes("rp-filter") ? ours.slice(0, 4) : ours, want, rel);
+  }
 });

@@ -846,6 +846,8 @@ export class Host implements HostForTools {
     tun.stats.rxPackets++;
     tun.stats.rxBytes += inner.length;
     this.note("deliver", `${what} from ${formatIp4(ip4Src(pkt))} decapsulated, received on ${dev}`, inner, dev, pkt);
+    // A capture on the tunnel device sees the inner packet before IP does (netif_rx).
+    tun.tapFrame(inner, "in");
     this.ipIn(tun, inner);
   }
 

@@ -312,6 +312,8 @@ class Compiler {
   private readonly toks: Tok[] = [];
   private pos = 0;
   private readonly sll2: boolean;
+  /** LINKTYPE_RAW (a tunnel device: the packet starts at its IP header). */
+  private readonly raw: boolean;
   private readonly live: boolean;
   private readonly names: FilterNames;
   /** Offsets of the link-layer type field and the network layer (grow with each `vlan`). */
@@ -322,9 +324,10 @@ class Compiler {
   constructor(expr: string, opts: FilterOptions) {
     this.sc = new Scanner(expr);
     this.sll2 = opts.linktype === 276;
+    this.raw = opts.linktype === 101;
     this.live = opts.live ?? false;
     this.offLinktype = this.sll2 ? 0 : 12;
-    this.offNl = this.sll2 ? 20 : 14;
+    this.offNl = this.sll2 ? 20 : this.raw ? 0 : 14;
     const dflt = defaultResolver();
     this.names = {
       hostAddr: opts.names?.hostAddr ?? ((n) => dflt.addrByHost(n)),
@@ -701,6 +704,12 @@ class Compiler {
   // ---- primitives (gencode.c) ------------------------------------------------------------
 
   private linktype(et: number): Pred {
+    if (this.raw) {
+      // gen_linktype for DLT_RAW: the IP version nibble; nothing else can be there.
+      const v = et === 0x0800 ? 4 : et === 0x86dd ? 6 : 0;
+      if (v === 0) return { m: () => false, c: false, cls: [] };
+      return pred((p) => ld8(p, 0) >> 4 === v, [[et, -1]]);
+    }
     const o = this.offLinktype;
     return pred((p) => ld16(p, o) === et, this.vlanSeen ? null : [[et, -1]]);
   }
@@ -755,7 +764,7 @@ class Compiler {
 
   private broadcast(proto: Proto, text: string): Pred {
     if (proto === "default" || proto === "link") {
-      if (this.sll2) throw new FilterError("not a broadcast link");
+      if (this.sll2 || this.raw) throw new FilterError("not a broadcast link");
       return pred((p) => ld16(p, 0) === 0xffff && ld32(p, 2) === 0xffffffff);
     }
     if (proto === "ip") throw new FilterError("netmask not known, so 'ip broadcast' not supported");
@@ -764,7 +773,7 @@ class Compiler {
 
   private multicast(proto: Proto, _text: string): Pred {
     if (proto === "default" || proto === "link") {
-      if (this.sll2) throw new FilterError("not a broadcast link");
+      if (this.sll2 || this.raw) throw new FilterError("not a broadcast link");
       return pred((p) => (ld8(p, 0) & 1) !== 0);
     }
     if (proto === "ip") {
@@ -923,7 +932,7 @@ class Compiler {
   /** gen_ecode: MAC addresses. */
   private ecode(s: string, q: Qual): Pred {
     if ((q.addr === "host" || q.addr === "default") && q.proto === "link" && !q.undef) {
-      if (this.sll2) throw new FilterError("ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
+      if (this.sll2 || this.raw) throw new FilterError("ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
       return this.ehost(parseMacText(s), q.dir);
     }
     throw new FilterError("ethernet address used in non-ether expression");
@@ -949,7 +958,7 @@ class Compiler {
       case "net": throw new FilterError(`unknown network '${name}'`);
       case "default": case "host": {
         if (q.proto === "link") {
-          if (this.sll2) throw new FilterError("ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
+          if (this.sll2 || this.raw) throw new FilterError("ethernet addresses supported only on ethernet/FDDI/token ring/802.11/ATM LANE/Fibre Channel");
           throw new FilterError(`unknown ether host '${name}'`);
         }
         const a = this.names.hostAddr!(name);

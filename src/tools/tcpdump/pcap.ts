@@ -10,6 +10,7 @@ export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
 export const LINKTYPE_EN10MB = 1;
 export const LINKTYPE_SLL2 = 276;
+export const LINKTYPE_RAW = 101;
 export const DEFAULT_SNAPLEN = 262144;
 
 export interface PcapWriterOptions {
@@ -178,6 +179,21 @@ export function linktypeText(linktype: number): string {
 /** ARPHRD_* hardware types of the NICs a lab has. */
 export const ARPHRD_ETHER = 1;
 export const ARPHRD_LOOPBACK = 772;
+/** tunl0 (ipip's fallback device) and gre0 (ip_gre's). */
+export const ARPHRD_TUNNEL = 768;
+export const ARPHRD_IPGRE = 778;
+
+/** An IPv4 packet from a tunnel device as `-i any` captures it: cooked, no link address. */
+export function rawToSll2(packet: Uint8Array, ifindex: number, pkttype: number, hatype: number): Uint8Array {
+  const out = new Uint8Array(20 + packet.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, 0x0800);
+  v.setUint32(4, ifindex);
+  v.setUint16(8, hatype);
+  out[10] = pkttype;
+  out.set(packet, 20);
+  return out;
+}
 
 /**
  * A Linux cooked v2 header (20 bytes) for an Ethernet frame seen on interface `ifindex`,

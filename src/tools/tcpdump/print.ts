@@ -21,6 +21,8 @@ import {
 
 export const LINKTYPE_ETHERNET = 1;
 export const LINKTYPE_LINUX_SLL2 = 276;
+/** DLT_RAW as pcap files carry it: packets from tunnel devices (tunl0, gre0). */
+export const LINKTYPE_RAW = 101;
 
 export interface PrintOptions {
   /** `-n` count: any value > 0 turns all name lookups off (tcpdump ≥ 3.9.8). */
@@ -104,6 +106,8 @@ export class Printer {
     try {
       hdrlen = this.linktype === LINKTYPE_LINUX_SLL2
         ? this.sll2(rec.data.length, rec.origLen)
+        : this.linktype === LINKTYPE_RAW
+        ? this.rawIp(rec.origLen)
         : this.ether(rec.data.length, rec.origLen);
     } catch (e) {
       if (e !== TRUNC) throw e;
@@ -360,6 +364,15 @@ export class Printer {
       this.defaultPrint(20, caplen - 20);
     }
     return 20;
+  }
+
+  /** raw_if_print: a tunnel device's packet starts at its IP header (no link header). */
+  private rawIp(length: number): number {
+    if (this.o.link) this.p("ip: ");
+    const v = this.u8(0) >> 4;
+    if (v === 4) this.ip(0, length);
+    else this.p(`unknown ip ${v}`);
+    return 0;
   }
 
   // ---- ARP (print-arp.c) ------------------------------------------------------------------

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PcapWriter, readPcap } from "./pcap.js";
+import { LINKTYPE_RAW, PcapWriter, readPcap } from "./pcap.js";
 import { Printer, type PrintOptions } from "./print.js";
 import { compileFilter } from "./filter.js";
 import { extra, misc, tcp80, tunnels } from "./samples.test-helper.js";
@@ -77,6 +77,38 @@ test("a few filters select the same packets as the real tcpdump", { skip }, () =
       assert.ok(f.ok);
       const got = samples.map((s, i) => (f.match(s.frame, s.origLen ?? s.frame.length) ? i : -1)).filter((i) => i >= 0);
       assert.deepEqual(got, want, expr);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("raw IP captures (tunnel devices, LINKTYPE_RAW): our printer and the real tcpdump -r agree", { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "lvslab-tcpdump-"));
+  try {
+    const w = new PcapWriter({ linktype: LINKTYPE_RAW });
+    // The IPv4 packets of the Ethernet samples, without their Ethernet header.
+    for (const s of [...tcp80(), ...misc(), ...tunnels()]) {
+      if (s.frame.length > 14 && s.frame[12] === 0x08 && s.frame[13] === 0x00) w.add(s.usec, s.frame.subarray(14));
+    }
+    const file = join(dir, "raw.pcap");
+    writeFileSync(file, w.bytes());
+    const parsed = readPcap(w.bytes());
+    if (typeof parsed === "string") assert.fail(parsed);
+    const records = parsed.records;
+    assert.ok(records.length > 10);
+    for (const [args, opts] of FLAGS) {
+      const real = spawnSync("tcpdump", [...args, "-r", file], { env: { TZ: "UTC" }, encoding: "latin1" });
+      assert.equal(real.status, 0, real.stderr);
+      const p = new Printer({ ...opts, tz: "UTC" }, LINKTYPE_RAW);
+      assert.equal(records.map((r) => p.format(r)).join(""), real.stdout, args.join(" "));
+    }
+    for (const expr of ["tcp port 80", "ip and host 192.168.1.10", "icmp", "ip proto 47"]) {
+      const real = spawnSync("tcpdump", ["-nn", "-tt", "-r", file, expr], { encoding: "utf8" });
+      const f = compileFilter(expr, { linktype: LINKTYPE_RAW });
+      assert.ok(f.ok);
+      const ours: number = records.filter((r) => f.match(r.data, r.origLen)).length;
+      assert.equal(ours, real.stdout.split("\n").filter((l) => /^\d+\.\d+ /.test(l)).length, expr);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

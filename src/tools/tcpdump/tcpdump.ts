@@ -11,7 +11,7 @@
 import type { CapturedFrame, Tool, ToolContext } from "../types.js";
 import { vfsResolver } from "../ipvsadm/resolver.js";
 import { compileFilter } from "./filter.js";
-import { ARPHRD_ETHER, ARPHRD_LOOPBACK, DEFAULT_SNAPLEN, LINKTYPE_EN10MB, LINKTYPE_SLL2, PcapWriter, linktypeText, readPcap, toSll2 } from "./pcap.js";
+import { ARPHRD_ETHER, ARPHRD_IPGRE, ARPHRD_LOOPBACK, ARPHRD_TUNNEL, DEFAULT_SNAPLEN, LINKTYPE_EN10MB, LINKTYPE_RAW, LINKTYPE_SLL2, PcapWriter, linktypeText, rawToSll2, readPcap, toSll2 } from "./pcap.js";
 import { Printer, type PrintOptions } from "./print.js";
 import type { TcpdumpNames } from "./names.js";
 
@@ -240,7 +240,7 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
     const printer = new Printer({ ...o.p, tz, nano: o.nano, names, ifnameByIndex: (i) => sll2Names[i - 1] }, file.linktype);
     io.stderr(`reading from file ${o.read}, link-type ${linktypeText(file.linktype)}, snapshot length ${file.snaplen}\n`);
     if (file.linktype === LINKTYPE_SLL2) io.stderr("Warning: interface names might be incorrect\n");
-    if (file.linktype !== LINKTYPE_EN10MB && file.linktype !== LINKTYPE_SLL2) {
+    if (file.linktype !== LINKTYPE_EN10MB && file.linktype !== LINKTYPE_SLL2 && file.linktype !== LINKTYPE_RAW) {
       throw new Fatal(`unknown data link type ${file.linktype} (min 104, max 289)`);
     }
     const writer = o.write !== undefined ? new PcapWriter({ linktype: file.linktype, snaplen: o.snaplen, nano: o.nano }) : undefined;
@@ -274,7 +274,8 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
     throw new Fatal(`${ifname}: No such device exists\n(No such device exists)`);
   }
   const any = ifname === "any";
-  const linktype = any ? LINKTYPE_SLL2 : LINKTYPE_EN10MB;
+  // A tunnel device has no link header: its packets are raw IP (DLT_RAW).
+  const linktype = any ? LINKTYPE_SLL2 : TUNNEL_HATYPE.has(ifname) ? LINKTYPE_RAW : LINKTYPE_EN10MB;
   if (any) io.stderr("tcpdump: data link type LINUX_SLL2\n");
   const f = compileFilter(filterText, { linktype, live: true, names: { hostAddr: (n) => vfsResolver(fs).addrByHost(n) } });
   if (!f.ok) throw new Fatal(f.error);
@@ -298,7 +299,10 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
     const dir = loop ? "in" : cf.dir;
     if (o.direction === "in" && dir !== "in") return;
     if (o.direction === "out" && dir !== "out") return;
-    const frame = any ? toSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, loop ? 0 : pkttype(cf), loop ? ARPHRD_LOOPBACK : ARPHRD_ETHER) : cf.frame;
+    const tun = TUNNEL_HATYPE.get(cf.ifname);
+    const frame = !any ? cf.frame
+      : tun !== undefined ? rawToSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, cf.dir === "out" ? 4 : 0, tun)
+      : toSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, loop ? 0 : pkttype(cf), loop ? ARPHRD_LOOPBACK : ARPHRD_ETHER);
     const wire = frame.length;
     const data = wire > o.snaplen ? frame.subarray(0, o.snaplen) : frame;
     if (!f.match(data, wire, dir)) return;
@@ -327,6 +331,9 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
 }
 
 /** Linux packet type of a frame as `-i any` reports it. */
+/** The tunnel devices a host can have, by name, and their ARPHRD types. */
+const TUNNEL_HATYPE = new Map<string, number>([["tunl0", ARPHRD_TUNNEL], ["gre0", ARPHRD_IPGRE]]);
+
 function pkttype(cf: CapturedFrame): number {
   if (cf.dir === "out") return 4;
   const b = cf.frame;
