@@ -2,7 +2,8 @@
  * A real server's tunnel set-up commands against the real Linux 6.1 kernel and iproute2 6.1
  * (test/golden/kernel/tunnel-devices.{sh,out}): `ip fou` with and without the fou module,
  * its errors and its listing, the fallback devices `modprobe ip_gre` and `modprobe ipip` make,
- * and gre0 and tunl0 once up with an address. The simulated host runs the same commands in
+ * and gre0 and tunl0 once up with an address; and `ip -o`, against the real `ip` in a
+ * namespace of the test's own. The simulated host runs the same commands in
  * the same order; lsmod and ss are left out (lvslab's lsmod lists IPVS only; its ss has no
  * UDP sockets), and so is the kernel's IPv6 link-local line on gre0 (no IPv6 here).
  */
@@ -10,7 +11,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { buildLabText, normalizeCapture, repoPath, transcriptBlocks } from "./helpers.js";
+import { buildLabFile, buildLabText, normalizeCapture, repoPath, transcriptBlocks } from "./helpers.js";
+import { realSkipReason } from "./real-helpers.js";
 import { runCommand, runSteps } from "../src/lab/runner.js";
 import { buildFrame, buildTcpPacket } from "../src/wire/testing.js";
 import { emitIpv4 } from "../src/wire/index.js";
@@ -128,5 +130,36 @@ test("tcpdump on tunl0: raw IP, the packets that came out of the tunnel, as the 
     // The recording's pcaps (tcpdump 4.99.3 -nn -r) when tcpdump is installed: the first 12
     // packets are the working lab's two connections, the last 4 the broken lab's SYNs.
     if (want) assert.deepEqual(rel.includes("rp-filter") ? ours.slice(0, 4) : ours, want, rel);
+  }
+});
+
+test("ip -o: one record per line as the real iproute2 6.1 prints it (compared in a namespace of our own)", { skip: realSkipReason(["ip"]) }, async () => {
+  const ns = `lvslab-iponeline-${process.pid}`;
+  const real = (args: string[]): string => {
+    const r = spawnSync("ip", ["-n", ns, ...args], { encoding: "utf8" });
+    assert.equal(r.status, 0, `ip ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    assert.equal(spawnSync("ip", ["netns", "add", ns]).status, 0);
+    real(["link", "set", "lo", "up"]);
+    real(["link", "add", "eth0", "type", "veth", "peer", "name", "eth0p"]);
+    real(["link", "set", "eth0", "address", "00:0c:29:00:01:50"]);
+    real(["addr", "add", "192.168.1.150/24", "brd", "+", "dev", "eth0"]);
+    real(["addr", "add", "192.168.1.100/32", "dev", "lo"]);
+    const lab = buildLabFile("labs/lvs-tun.yaml");
+    const client = lab.hosts.get("client")!;
+    assert.equal((await runCommand(client, "ip addr add 192.168.1.100/32 dev lo")).exit, 0);
+    const noV6 = (t: string) => t.split("\n").filter((l) => !l.includes(" inet6 ")).join("\n");
+    // The namespace's second NIC is eth0's peer: the interface indexes are made to agree.
+    const ours = async (cmd: string) => (await runCommand(client, cmd)).io.stdoutText.replace(/^2: /gm, "IDX: ");
+    const theirs = (args: string[]) => noV6(real(args)).replace(/^\d+: eth0/gm, "IDX: eth0");
+    for (const args of [["-o", "addr", "show"], ["-o", "-4", "addr", "show"], ["-o", "-4", "addr", "show", "dev", "eth0"], ["-oneline", "address", "show", "lo"]])
+      assert.equal(await ours(`ip ${args.join(" ")}`), theirs(args), args.join(" "));
+    // Links: the same shape, "\" before the link line.
+    const link = real(["-o", "link", "show", "lo"]);
+    assert.equal((await runCommand(client, "ip -o link show lo")).io.stdoutText, link);
+  } finally {
+    spawnSync("ip", ["netns", "del", ns]);
   }
 });

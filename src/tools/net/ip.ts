@@ -13,6 +13,8 @@ interface Opts {
   four: boolean;
   stats: number;
   brief: boolean;
+  /** `-o`: each record on one line, its inner newlines as "\\" (iproute2's _SL_). */
+  oneline?: boolean;
 }
 
 class IpError {
@@ -38,6 +40,7 @@ export const ip: Tool = async (ctx) => {
     if (a === "-4") opts.four = true;
     else if (matches(a.slice(1), "stats") || matches(a.slice(1), "statistics")) opts.stats++;
     else if (a === "-br" || matches(a.slice(1), "brief")) opts.brief = true;
+    else if (matches(a.slice(1), "oneline")) opts.oneline = true;
     else if (matches(a.slice(1), "details") || a === "-d") continue;
     else if (a === "-h" || matches(a.slice(1), "human")) continue;
     else if (a === "-V" || matches(a.slice(1), "Version")) {
@@ -54,10 +57,10 @@ export const ip: Tool = async (ctx) => {
     if (obj === undefined) {
       ctx.io.stderr(USAGE);
       return 255;
-    } else if (matches(obj, "address")) out = ipAddr(host, args, opts);
+    } else if (matches(obj, "address")) out = oneline(ipAddr(host, args, opts), opts, "addr");
     else if (matches(obj, "route")) out = ipRoute(host, args, opts);
     else if (matches(obj, "neighbor") || matches(obj, "neighbour")) out = ipNeigh(host, args);
-    else if (matches(obj, "link")) out = ipLink(host, args, opts);
+    else if (matches(obj, "link")) out = oneline(ipLink(host, args, opts), opts, "link");
     else if (matches(obj, "fou")) out = ipFou(host, args, (t) => ctx.io.stderr(t));
     else if (obj === "help") {
       ctx.io.stderr(USAGE);
@@ -96,6 +99,38 @@ function findNic(host: Host, name: string, how: "cannot-find" | "not-exist"): Ni
   if (nic) return nic;
   if (how === "cannot-find") fail(`Cannot find device "${name}"`, 1);
   fail(`Device "${name}" does not exist.`, 1);
+}
+
+// ------------------------------------------------------------------ -o
+
+/**
+ * `ip -o`: iproute2 prints `\\` where a record would go on to its next line. A link is one
+ * record; `ip addr` gives one record per address, "N: NAME    inet …\       valid_lft …",
+ * without the link line (what records are is iproute2 6.1's, checked against the real `ip`).
+ */
+function oneline(out: string, opts: Opts, kind: "addr" | "link"): string {
+  if (!opts.oneline || opts.brief || out === "") return out;
+  const lines = out.replace(/\n$/, "").split("\n");
+  const recs: string[] = [];
+  if (kind === "link") {
+    for (const l of lines) {
+      if (/^\d+: /.test(l) || recs.length === 0) recs.push(l);
+      else recs[recs.length - 1] += "\\" + l;
+    }
+    return recs.map((r) => r + "\n").join("");
+  }
+  let head = "";
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const m = /^(\d+): ([^:@]+)(?:@[^:]*)?: </.exec(l);
+    if (m) head = `${m[1]}: ${m[2]}`;
+    else if (/^    inet6? /.test(l)) {
+      const next = lines[i + 1];
+      const tail = next !== undefined && /^       /.test(next) ? (i++, "\\" + next) : "";
+      recs.push(`${head}${l}${tail}`);
+    }
+  }
+  return recs.map((r) => r + "\n").join("");
 }
 
 // ------------------------------------------------------------------ fou
