@@ -18,8 +18,8 @@ import { FwdMethod, type Ip4 } from "../ipvs/api.js";
 import { SYSCTLS } from "../ipvs/sysctl.js";
 import { sortServices } from "../tools/ipvsadm/format.js";
 import { formatIp4 } from "../wire/addr.js";
-import { Transcript } from "../lab/runner.js";
 import { wrapComment } from "./realservers.js";
+import { runOnHost } from "./exec.js";
 import { DEFAULT_TIMEOUTS } from "./keepalived.js";
 
 export interface DirectorExport {
@@ -31,11 +31,7 @@ export interface DirectorExport {
 const SYNC_GROUP = 0xe0000051;
 const SYNC_PORT = 8848;
 
-async function run(host: Host, argv: string[]): Promise<string> {
-  const io = new Transcript();
-  await host.exec(argv, io);
-  return io.stdoutText;
-}
+const run = async (host: Host, argv: string[]): Promise<string> => (await runOnHost(host, argv)).stdout;
 
 export async function exportDirector(lab: BuiltLab, hostName: string, when: string): Promise<DirectorExport> {
   const host = lab.hosts.get(hostName)!;

@@ -9,13 +9,14 @@
  * and the NAT real servers' gateways are.
  */
 import type { BuiltLab } from "../lab/build.js";
-import { runSteps, Transcript, type RunReport } from "../lab/runner.js";
+import { runSteps, type RunReport } from "../lab/runner.js";
 import type { Host } from "../net/host.js";
 import { FwdMethod, IPPROTO_UDP, type DestEntry, type Ip4, type ServiceEntry } from "../ipvs/api.js";
 import { serviceProtocol } from "../tools/ipvsadm/format.js";
 import { formatIp4 } from "../wire/addr.js";
 import { formatKeepalived, type DirectorState, type HealthCheck, type KeepalivedExport } from "./keepalived.js";
 import { ownerOf } from "./realservers.js";
+import { runOnHost } from "./exec.js";
 
 export { exportRealServers, type RealServersExport } from "./realservers.js";
 export { exportDirector, type DirectorExport } from "./director.js";
@@ -44,10 +45,8 @@ export async function runForExport(lab: BuiltLab, afterStep?: number): Promise<R
 }
 
 /** What `ipvsadm -S -n` prints on the host: its own ipvsadm, run once more after the steps. */
-export async function ipvsadmSave(host: Host): Promise<{ exit: number; stdout: string; stderr: string }> {
-  const io = new Transcript();
-  const r = await host.exec(["ipvsadm", "-S", "-n"], io);
-  return { exit: r === "not-found" ? 127 : r, stdout: io.stdoutText, stderr: io.stderrText };
+export function ipvsadmSave(host: Host): Promise<{ exit: number; stdout: string; stderr: string }> {
+  return runOnHost(host, ["ipvsadm", "-S", "-n"]);
 }
 
 /**

@@ -14,7 +14,7 @@
 import type { Micros } from "../sim/clock.js";
 import type { Rng } from "../sim/rng.js";
 import {
-  ARP_REPLY, ARP_REQUEST, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
+  ARP_REPLY, ARP_REQUEST, ARPHRD_ETHER, ARPHRD_IPGRE, ARPHRD_LOOPBACK, ARPHRD_TUNNEL, ETH_HLEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_DEST_UNREACH, ICMP_ECHO, ICMP_ECHOREPLY,
   ICMP_EXC_TTL, ICMP_FRAG_NEEDED, ICMP_HOST_UNREACH, ICMP_NET_UNREACH, ICMP_PORT_UNREACH, ICMP_REDIR_HOST, ICMP_REDIRECT,
   ICMP_TIME_EXCEEDED, IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IPIP, IPPROTO_TCP, IPPROTO_UDP, MAC_BROADCAST, broadcastOf, copyBytes, emitArp, emitEthernet,
   emitIcmp, emitIpv4After, formatIp4, icmpError, internetChecksum, icmpIsError, icmpRedirectRest, ip4DecTtl, ip4Dst, ip4HeaderLen,
@@ -70,6 +70,8 @@ export class Nic implements SegmentPort {
     public mac: Mac,
     public mtu: number,
     readonly index: number,
+    /** ARPHRD_*: Ethernet, loopback, or a tunnel's (no link header). */
+    readonly hatype: number = ARPHRD_ETHER,
   ) {
     this.ipvsCtx = { inIf: name, fwmark: 0 };
   }
@@ -235,7 +237,7 @@ export class Host implements HostForTools {
     this.forwardUsePmtu = this.sysctl.int("net.ipv4.ip_forward_use_pmtu");
     this.pmtu = new PmtuCache(() => world.now(), (n, d) => this.sysctl.getInt(n, d));
     this.reasm = new Reassembler(() => world.now(), this.ip, () => this.sysctl.getInt("net.ipv4.ipfrag_time", 30) * 1_000_000);
-    const lo = this.addNic("lo", 0, 65536);
+    const lo = this.addNic("lo", 0, 65536, ARPHRD_LOOPBACK);
     lo.addrs.push({ addr: 0x7f000001, plen: 8 });
     this.netChanged();
     this.neigh = new NeighTable({
@@ -260,6 +262,7 @@ export class Host implements HostForTools {
     });
     this.capture = {
       interfaces: () => [...this.nics.values()].sort((a, b) => a.index - b.index).map((n) => n.name),
+      hatype: (ifname) => this.nics.get(ifname)?.hatype,
       tap: (ifname, listener) => {
         const targets = ifname === "any" ? [...this.nics.values()] : [this.nics.get(ifname)].filter((n): n is Nic => !!n);
         if (targets.length === 0) return "ENODEV";
@@ -280,8 +283,8 @@ export class Host implements HostForTools {
 
   // ---------------------------------------------------------------- configuration
 
-  addNic(name: string, mac: Mac, mtu = 1500): Nic {
-    const nic = new Nic(this, name, mac, mtu, this.nextIfIndex++);
+  addNic(name: string, mac: Mac, mtu = 1500, hatype = ARPHRD_ETHER): Nic {
+    const nic = new Nic(this, name, mac, mtu, this.nextIfIndex++, hatype);
     this.nics.set(name, nic);
     this.netChanged();
     this.sysctl.addInterface(name);
@@ -922,7 +925,7 @@ export class Host implements HostForTools {
    */
   enableGre(): void {
     if (this.nics.has("gre0")) return;
-    this.addNic("gre0", 0, 1476).up = false;
+    this.addNic("gre0", 0, 1476, ARPHRD_IPGRE).up = false;
     this.addNic("gretap0", 0, 1462).up = false;
     this.addNic("erspan0", 0, 1450).up = false;
   }
@@ -931,7 +934,7 @@ export class Host implements HostForTools {
   enableIpip(): Nic {
     const old = this.nics.get("tunl0");
     if (old) return old;
-    const tun = this.addNic("tunl0", 0, 1480);
+    const tun = this.addNic("tunl0", 0, 1480, ARPHRD_TUNNEL);
     tun.up = false;
     return tun;
   }

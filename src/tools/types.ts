@@ -50,6 +50,8 @@ export interface CapturedFrame {
 export interface CaptureSource {
   /** Interface names in `ip link` order (lo first). */
   interfaces(): string[];
+  /** The interface's ARPHRD_* type (tunnels carry raw IP); Ethernet when not given. */
+  hatype?(ifname: string): number | undefined;
   /**
    * Start receiving frames seen on `ifname` ("any" = every interface). Returns a function
    * that stops the tap, or "ENODEV" when there is no such interface.

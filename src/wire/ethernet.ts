@@ -17,6 +17,14 @@ export const ETH_HLEN = 14;
 export const ETH_ZLEN = 60;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const ETHERTYPE_ARP = 0x0806;
+
+/** ARPHRD_* device types (include/uapi/linux/if_arp.h) of the devices a host can have. */
+export const ARPHRD_ETHER = 1;
+export const ARPHRD_LOOPBACK = 772;
+/** tunl0, ipip's fallback device. */
+export const ARPHRD_TUNNEL = 768;
+/** gre0, ip_gre's fallback device. */
+export const ARPHRD_IPGRE = 778;
 export const ETHERTYPE_VLAN = 0x8100;
 export const ETHERTYPE_IPV6 = 0x86dd;
 

@@ -5,6 +5,7 @@
  * accepts either byte order and either precision and reports libpcap's error texts.
  * pcapng is not supported (tcpdump -w never writes it).
  */
+import { ARPHRD_ETHER } from "../../wire/ethernet.js";
 
 export const PCAP_MAGIC_US = 0xa1b2c3d4;
 export const PCAP_MAGIC_NS = 0xa1b23c4d;
@@ -176,12 +177,8 @@ export function linktypeText(linktype: number): string {
   }
 }
 
-/** ARPHRD_* hardware types of the NICs a lab has. */
-export const ARPHRD_ETHER = 1;
-export const ARPHRD_LOOPBACK = 772;
-/** tunl0 (ipip's fallback device) and gre0 (ip_gre's). */
-export const ARPHRD_TUNNEL = 768;
-export const ARPHRD_IPGRE = 778;
+/** ARPHRD_* device types, as the cooked (-i any) header carries them. */
+export { ARPHRD_ETHER, ARPHRD_IPGRE, ARPHRD_LOOPBACK, ARPHRD_TUNNEL } from "../../wire/ethernet.js";
 
 /** An IPv4 packet from a tunnel device as `-i any` captures it: cooked, no link address. */
 export function rawToSll2(packet: Uint8Array, ifindex: number, pkttype: number, hatype: number): Uint8Array {

@@ -274,8 +274,10 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
     throw new Fatal(`${ifname}: No such device exists\n(No such device exists)`);
   }
   const any = ifname === "any";
+  const hatype = (n: string): number => cap.hatype?.(n) ?? (n === "lo" ? ARPHRD_LOOPBACK : ARPHRD_ETHER);
+  const tunnel = (n: string): boolean => hatype(n) === ARPHRD_TUNNEL || hatype(n) === ARPHRD_IPGRE;
   // A tunnel device has no link header: its packets are raw IP (DLT_RAW).
-  const linktype = any ? LINKTYPE_SLL2 : TUNNEL_HATYPE.has(ifname) ? LINKTYPE_RAW : LINKTYPE_EN10MB;
+  const linktype = any ? LINKTYPE_SLL2 : tunnel(ifname) ? LINKTYPE_RAW : LINKTYPE_EN10MB;
   if (any) io.stderr("tcpdump: data link type LINUX_SLL2\n");
   const f = compileFilter(filterText, { linktype, live: true, names: { hostAddr: (n) => vfsResolver(fs).addrByHost(n) } });
   if (!f.ok) throw new Fatal(f.error);
@@ -299,9 +301,8 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
     const dir = loop ? "in" : cf.dir;
     if (o.direction === "in" && dir !== "in") return;
     if (o.direction === "out" && dir !== "out") return;
-    const tun = TUNNEL_HATYPE.get(cf.ifname);
     const frame = !any ? cf.frame
-      : tun !== undefined ? rawToSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, cf.dir === "out" ? 4 : 0, tun)
+      : tunnel(cf.ifname) ? rawToSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, cf.dir === "out" ? 4 : 0, hatype(cf.ifname))
       : toSll2(cf.frame, ifs.indexOf(cf.ifname) + 1, loop ? 0 : pkttype(cf), loop ? ARPHRD_LOOPBACK : ARPHRD_ETHER);
     const wire = frame.length;
     const data = wire > o.snaplen ? frame.subarray(0, o.snaplen) : frame;
@@ -331,9 +332,6 @@ async function run(ctx: ToolContext, o: Opts): Promise<number> {
 }
 
 /** Linux packet type of a frame as `-i any` reports it. */
-/** The tunnel devices a host can have, by name, and their ARPHRD types. */
-const TUNNEL_HATYPE = new Map<string, number>([["tunl0", ARPHRD_TUNNEL], ["gre0", ARPHRD_IPGRE]]);
-
 function pkttype(cf: CapturedFrame): number {
   if (cf.dir === "out") return 4;
   const b = cf.frame;
