@@ -163,3 +163,15 @@ test("ip -o: one record per line as the real iproute2 6.1 prints it (compared in
     spawnSync("ip", ["netns", "del", ns]);
   }
 });
+
+test("ip fou help / ip fou with nothing: iproute2's usage, exit 255, with or without the module", { skip: realSkipReason(["ip"]) }, async () => {
+  const real = spawnSync("ip", ["fou", "help"], { encoding: "utf8" });
+  assert.equal(real.status, 255);
+  assert.match(real.stderr, /^Usage: ip fou add port PORT/);
+  const lab = buildLabText("lab: tunnels\nhosts:\n  rs: {}\n", "tunnels.yaml");
+  const rs = lab.hosts.get("rs")!;
+  for (const cmd of ["ip fou help", "ip fou", "modprobe fou; ip fou help"]) {
+    const r = await runCommand(rs, cmd);
+    assert.deepEqual([r.exit, r.io.stdoutText, r.io.stderrText], [255, "", real.stderr], cmd);
+  }
+});

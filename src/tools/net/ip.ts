@@ -5,7 +5,7 @@
  */
 import type { Host, Nic } from "../../net/host.js";
 import { formatPrefix, type Route } from "../../net/route.js";
-import { broadcastOf, formatIp4, formatMac, parseIp4, parseMac, prefixToMask, type Ip4 } from "../../wire/index.js";
+import { ARPHRD_IPGRE, ARPHRD_TUNNEL, broadcastOf, formatIp4, formatMac, parseIp4, parseMac, prefixToMask, type Ip4 } from "../../wire/index.js";
 import type { Tool, ToolContext } from "../types.js";
 import { getInteger, hostOf, nicsByIndex, noBroadcast, isSecondary, orderedAddrs, padR, parsePrefix } from "./common.js";
 
@@ -158,7 +158,8 @@ function strtoul0(s: string): number | undefined {
  */
 function ipFou(host: Host, args: string[], warn: (t: string) => void): string {
   const cmd = args.shift();
-  const usage = "Usage: ip fou add port PORT { ipproto PROTO  | gue } [ -6 ]\n\t[ local IFADDR ] [ peer IFADDR ]\n\t[ peer_port PORT ] [ dev IFNAME ]\n       ip fou del port PORT [ -6 ] [ local IFADDR ]\n\t[ peer IFADDR ] [ peer_port PORT ]\n\t[ dev IFNAME ]\n       ip fou show\n\nWhere: PROTO { ipproto-name | 1..255 }\n       PORT { 1..65535 }\n       IFADDR { addr }";
+  // iproute2 6.1's usage(), as the real `ip fou help` prints it.
+  const usage = "Usage: ip fou add port PORT { ipproto PROTO  | gue }\n\t\t   [ local IFADDR ] [ peer IFADDR ]\n\t\t   [ peer_port PORT ] [ dev IFNAME ]\n       ip fou del port PORT [ local IFADDR ]\n\t\t   [ peer IFADDR ] [ peer_port PORT ]\n\t\t   [ dev IFNAME ]\n       ip fou show\n\nWhere: PROTO { ipproto-name | 1..255 }\n       PORT { 1..65535 }\n       IFADDR { addr }";
   if (cmd === undefined || matches(cmd, "help")) fail(usage, 255);
   // do_ipfou resolves the generic netlink family first: without the module nothing else counts.
   if (!host.fouLoaded) fail("RTNETLINK answers: No such file or directory\nError talking to the kernel", 1);
@@ -220,7 +221,7 @@ function carrier(nic: Nic): boolean {
 
 /** The fallback tunnels of ipip and ip_gre (tunl0, gre0): NOARP, no link address. */
 function isIpip(nic: Nic): boolean {
-  return nic.name === "tunl0" || nic.name === "gre0";
+  return nic.hatype === ARPHRD_TUNNEL || nic.hatype === ARPHRD_IPGRE;
 }
 
 /** ip_gre's Ethernet-over-GRE fallback devices: listed as "@NONE" and carrying no frames. */
@@ -257,7 +258,7 @@ function linkHeader(nic: Nic, mode: boolean): string {
 }
 
 function linkLine(nic: Nic): string {
-  if (isIpip(nic)) return `    link/${nic.name === "gre0" ? "gre" : "ipip"} 0.0.0.0 brd 0.0.0.0\n`;
+  if (isIpip(nic)) return `    link/${nic.hatype === ARPHRD_IPGRE ? "gre" : "ipip"} 0.0.0.0 brd 0.0.0.0\n`;
   return nic.isLoopback
     ? "    link/loopback 00:00:00:00:00:00 brd 00:00:00:00:00:00\n"
     : `    link/ether ${formatMac(nic.mac)} brd ff:ff:ff:ff:ff:ff\n`;
